@@ -1,0 +1,228 @@
+"""The ``customerlens`` command line: parses, shows progress, calls the pipeline.
+
+User errors (:class:`~customerlens.errors.CustomerLensError`) are printed as one clear message
+with a non-zero exit code and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from customerlens import __version__
+from customerlens.config import ProjectConfig, Settings, SourceConfig, load_config
+from customerlens.errors import ConfigError, CustomerLensError
+from customerlens.ingest import IngestReport, ingest
+from customerlens.warehouse import open_warehouse
+
+app = typer.Typer(
+    name="customerlens",
+    help="Resolve, understand and act on an online shop's customers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold customers' personal data
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FileOpt = Annotated[Path | None, typer.Option(dir_okay=False, show_default=False)]
+OutOpt = Annotated[Path, typer.Option("--out", help="Folder for lens.duckdb and exports.")]
+
+
+def _handle_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CustomerLensError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+    )
+    if version:
+        console.print(f"customerlens {__version__}")
+        raise typer.Exit()
+
+
+@contextmanager
+def _steps(title: str) -> Iterator[Callable[[str], None]]:
+    with Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    ) as progress:
+        task = progress.add_task(title)
+        yield lambda message: progress.update(task, description=f"{title}: {message}")
+
+
+def _parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        role, sep, rest = value.partition("=")
+        if not sep:
+            raise ConfigError(f"{option} takes ROLE=VALUE (e.g. transactions=whitespace), got {value!r}.")
+        pairs[role.strip()] = rest.strip()
+    return pairs
+
+
+def _sources(
+    accounts: Path | None,
+    crm: Path | None,
+    transactions: Path | None,
+    config: Path | None,
+    formats: list[str] | None = None,
+    columns: list[str] | None = None,
+) -> ProjectConfig:
+    project = load_config(config) if config else ProjectConfig()
+    given = {"accounts": accounts, "crm": crm, "transactions": transactions}
+    for role, path in given.items():
+        if path is not None:
+            project.sources[role] = SourceConfig(path=path)
+    for role, fmt in _parse_pairs(formats, "--format").items():
+        if role not in project.sources:
+            raise ConfigError(f"--format names {role!r}, but no {role} file is given.")
+        project.sources[role].format = fmt  # type: ignore[assignment]
+    for role, names in _parse_pairs(columns, "--columns").items():
+        if role not in project.sources:
+            raise ConfigError(f"--columns names {role!r}, but no {role} file is given.")
+        project.sources[role].column_names = [n.strip() for n in names.split(",")]
+        project.sources[role].header = False
+    if not project.sources:
+        raise ConfigError(
+            "Give at least one source: --accounts FILE, --crm FILE, --transactions FILE, "
+            "or --config customerlens.toml."
+        )
+    return project
+
+
+def _print_ingest(report: IngestReport, out: Path) -> None:
+    table = Table(title=f"Ingested into {out}", title_justify="left")
+    for col in ("source", "file", "rows read", "loaded", "rejected", "seconds"):
+        table.add_column(col, justify="right" if col not in ("source", "file") else "left")
+    for role, s in report.sources.items():
+        table.add_row(role, Path(s.path).name, f"{s.rows_read:,}", f"{s.rows_loaded:,}",
+                      f"{s.rows_rejected:,}", f"{s.seconds:.1f}")
+    console.print(table)
+    reasons = [(role, kind, n) for role, s in report.sources.items() for kind, n in s.rejected.items()]
+    if reasons:
+        why = Table(title="Rejected rows (see table `rejected`)", title_justify="left")
+        for col in ("source", "reason", "rows"):
+            why.add_column(col)
+        for role, kind, n in sorted(reasons, key=lambda r: -r[2]):
+            why.add_row(role, kind, f"{n:,}")
+        console.print(why)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    extra = {k: v for k, v in report.tables.items() if k not in report.sources}
+    console.print(
+        "Tables: " + ", ".join(f"{k} ({v:,})" for k, v in extra.items())
+        + f".  Total {report.seconds:.1f} s.", highlight=False,
+    )
+
+
+@app.command("ingest")
+@_handle_errors
+def ingest_cmd(
+    out: OutOpt,
+    accounts: FileOpt = None,
+    crm: FileOpt = None,
+    transactions: FileOpt = None,
+    config: Annotated[Path | None, typer.Option(help="customerlens.toml")] = None,
+    format: Annotated[
+        list[str] | None,
+        typer.Option("--format", help="ROLE=csv|parquet|whitespace, e.g. transactions=whitespace"),
+    ] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option("--columns", help="ROLE=a,b,c: names for a file without a header row"),
+    ] = None,
+) -> None:
+    """Read the shop's files into canonical tables in OUT/lens.duckdb."""
+    project = _sources(accounts, crm, transactions, config, format, columns)
+    with open_warehouse(out, settings=Settings()) as wh, _steps("ingest") as step:
+        report = ingest(wh, project.sources, project.ingest, on_step=step)
+    _print_ingest(report, out)
+
+
+@app.command()
+@_handle_errors
+def generate(
+    out: OutOpt,
+    people: Annotated[int, typer.Option(min=1, help="How many people the shop has.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 42,
+    difficulty: Annotated[str, typer.Option(help="easy | default | hard")] = "default",
+) -> None:
+    """Generate a synthetic shop: accounts.csv, crm.csv, transactions.csv and truth.csv."""
+    _generate(out, people, seed, difficulty)
+
+
+def _generate(out: Path, people: int, seed: int, difficulty: str) -> dict[str, Path]:
+    from customerlens.synth import generate_shop
+
+    with Progress(
+        TextColumn("[bold]generate"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} people"),
+        TimeElapsedColumn(), console=err_console, transient=True,
+    ) as progress:
+        task = progress.add_task("generate", total=people)
+        try:
+            summary = generate_shop(
+                people, out, seed=seed, difficulty=difficulty,
+                progress=lambda done, total: progress.update(task, completed=done),
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+    console.print(
+        f"Generated {summary.people:,} people in {summary.seconds:.1f} s: "
+        f"{summary.accounts:,} accounts, {summary.crm:,} CRM entries, "
+        f"{summary.transactions:,} transaction lines ({summary.guest_sessions:,} guest sessions) "
+        f"in {out}", highlight=False,
+    )
+    return dict(summary.files)
+
+
+@app.command()
+@_handle_errors
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo shop.")] = Path("demo"),
+    people: Annotated[int, typer.Option(min=1)] = 20_000,
+    seed: int = 42,
+) -> None:
+    """The one-command tour: generate a shop, ingest it and summarise every stage."""
+    started = time.perf_counter()
+    files = _generate(out / "data", people, seed, "default")
+    sources = {
+        role: SourceConfig(path=files[role]) for role in ("accounts", "crm", "transactions")
+    }
+    with open_warehouse(out, settings=Settings()) as wh, _steps("ingest") as step:
+        report = ingest(wh, sources, on_step=step)
+    _print_ingest(report, out / "lens.duckdb")
+    console.print(f"[bold green]demo finished[/] in {time.perf_counter() - started:.1f} s; "
+                  f"warehouse: {out / 'lens.duckdb'}", highlight=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

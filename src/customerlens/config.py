@@ -1,0 +1,126 @@
+"""Settings (environment) and the project file ``customerlens.toml``.
+
+Two kinds of configuration, read once and passed down:
+
+* :class:`Settings`: how this machine runs customerlens (threads, memory, API key later),
+  from ``CUSTOMERLENS_*`` environment variables.
+* :class:`ProjectConfig`: what the shop's data looks like, from ``customerlens.toml``::
+
+      [sources.accounts]
+      path = "accounts.csv"
+      [sources.accounts.columns]        # canonical name = column in the file (explicit wins)
+      first_name = "Given Name"
+
+      [sources.transactions]
+      path = "CDNOW_master.txt"
+      format = "whitespace"             # csv | parquet | whitespace | auto (from the extension)
+      header = true
+      date_format = "%Y%m%d"
+
+      [ingest]
+      max_bad_share = 0.01
+
+Relative paths in the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from customerlens.errors import ConfigError
+from customerlens.tables import ROLES
+
+FileFormat = Literal["auto", "csv", "parquet", "whitespace"]
+OnDuplicate = Literal["error", "reject"]
+
+
+class Settings(BaseSettings):
+    """Machine-level settings, from ``CUSTOMERLENS_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CUSTOMERLENS_", extra="ignore")
+
+    threads: int | None = Field(default=None, ge=1, description="DuckDB threads (default: all)")
+    memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. '8GB'")
+
+
+class SourceConfig(BaseModel):
+    """One input file and how to read it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    format: FileFormat = "auto"
+    delimiter: str | None = None
+    encoding: Literal["auto", "utf-8", "latin-1"] = "auto"
+    header: bool | None = None
+    #: column names to use when the file has no header row (or to override it)
+    column_names: list[str] | None = None
+    #: explicit mapping, canonical column -> column name in the file
+    columns: dict[str, str] = Field(default_factory=dict)
+    #: strptime format for every date column of this source (inferred when absent)
+    date_format: str | None = None
+    on_duplicate_id: OnDuplicate = "error"
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) != 1 and value != "\\t":
+            raise ValueError("delimiter must be a single character")
+        return "\t" if value == "\\t" else value
+
+
+class IngestOptions(BaseModel):
+    """How strict ingestion is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: above this share of unusable values in a required column (ids, event times, prices),
+    #: ingestion stops with an error; below it the rows go to ``rejected``
+    max_bad_share: float = Field(default=0.01, ge=0.0, le=1.0)
+    #: above this share of unparseable values in an optional column (date of birth, signup
+    #: date), ingestion stops: the format or the mapping is wrong. Below it the values are
+    #: set to null and listed in ``data_quality``.
+    max_bad_share_optional: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class ProjectConfig(BaseModel):
+    """The content of ``customerlens.toml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    ingest: IngestOptions = Field(default_factory=IngestOptions)
+
+    @field_validator("sources")
+    @classmethod
+    def _known_roles(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        unknown = sorted(set(value) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown source role(s) {unknown}; use {list(ROLES)}")
+        return value
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read and validate ``customerlens.toml``; paths are made relative to its folder."""
+    if not path.exists():
+        raise ConfigError(f"Config file {path} does not exist.")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    try:
+        config = ProjectConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc
+    for source in config.sources.values():
+        if not source.path.is_absolute():
+            source.path = (path.parent / source.path).resolve()
+    return config

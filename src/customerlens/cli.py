@@ -72,8 +72,11 @@ def main(
 @contextmanager
 def _steps(title: str) -> Iterator[Callable[[str], None]]:
     with Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
-        console=err_console, transient=True,
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     ) as progress:
         task = progress.add_task(title)
         yield lambda message: progress.update(task, description=f"{title}: {message}")
@@ -84,7 +87,9 @@ def _parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
     for value in values or []:
         role, sep, rest = value.partition("=")
         if not sep:
-            raise ConfigError(f"{option} takes ROLE=VALUE (e.g. transactions=whitespace), got {value!r}.")
+            raise ConfigError(
+                f"{option} takes ROLE=VALUE (e.g. transactions=whitespace), got {value!r}."
+            )
         pairs[role.strip()] = rest.strip()
     return pairs
 
@@ -124,10 +129,18 @@ def _print_ingest(report: IngestReport, out: Path) -> None:
     for col in ("source", "file", "rows read", "loaded", "rejected", "seconds"):
         table.add_column(col, justify="right" if col not in ("source", "file") else "left")
     for role, s in report.sources.items():
-        table.add_row(role, Path(s.path).name, f"{s.rows_read:,}", f"{s.rows_loaded:,}",
-                      f"{s.rows_rejected:,}", f"{s.seconds:.1f}")
+        table.add_row(
+            role,
+            Path(s.path).name,
+            f"{s.rows_read:,}",
+            f"{s.rows_loaded:,}",
+            f"{s.rows_rejected:,}",
+            f"{s.seconds:.1f}",
+        )
     console.print(table)
-    reasons = [(role, kind, n) for role, s in report.sources.items() for kind, n in s.rejected.items()]
+    reasons = [
+        (role, kind, n) for role, s in report.sources.items() for kind, n in s.rejected.items()
+    ]
     if reasons:
         why = Table(title="Rejected rows (see table `rejected`)", title_justify="left")
         for col in ("source", "reason", "rows"):
@@ -139,8 +152,10 @@ def _print_ingest(report: IngestReport, out: Path) -> None:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     extra = {k: v for k, v in report.tables.items() if k not in report.sources}
     console.print(
-        "Tables: " + ", ".join(f"{k} ({v:,})" for k, v in extra.items())
-        + f".  Total {report.seconds:.1f} s.", highlight=False,
+        "Tables: "
+        + ", ".join(f"{k} ({v:,})" for k, v in extra.items())
+        + f".  Total {report.seconds:.1f} s.",
+        highlight=False,
     )
 
 
@@ -184,13 +199,20 @@ def _generate(out: Path, people: int, seed: int, difficulty: str) -> dict[str, P
     from customerlens.synth import generate_shop
 
     with Progress(
-        TextColumn("[bold]generate"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} people"),
-        TimeElapsedColumn(), console=err_console, transient=True,
+        TextColumn("[bold]generate"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} people"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     ) as progress:
         task = progress.add_task("generate", total=people)
         try:
             summary = generate_shop(
-                people, out, seed=seed, difficulty=difficulty,
+                people,
+                out,
+                seed=seed,
+                difficulty=difficulty,
                 progress=lambda done, total: progress.update(task, completed=done),
             )
         except ValueError as exc:
@@ -199,7 +221,8 @@ def _generate(out: Path, people: int, seed: int, difficulty: str) -> dict[str, P
         f"Generated {summary.people:,} people in {summary.seconds:.1f} s: "
         f"{summary.accounts:,} accounts, {summary.crm:,} CRM entries, "
         f"{summary.transactions:,} transaction lines ({summary.guest_sessions:,} guest sessions) "
-        f"in {out}", highlight=False,
+        f"in {out}",
+        highlight=False,
     )
     return dict(summary.files)
 
@@ -214,14 +237,15 @@ def demo(
     """The one-command tour: generate a shop, ingest it and summarise every stage."""
     started = time.perf_counter()
     files = _generate(out / "data", people, seed, "default")
-    sources = {
-        role: SourceConfig(path=files[role]) for role in ("accounts", "crm", "transactions")
-    }
+    sources = {role: SourceConfig(path=files[role]) for role in ("accounts", "crm", "transactions")}
     with open_warehouse(out, settings=Settings()) as wh, _steps("ingest") as step:
         report = ingest(wh, sources, on_step=step)
     _print_ingest(report, out / "lens.duckdb")
-    console.print(f"[bold green]demo finished[/] in {time.perf_counter() - started:.1f} s; "
-                  f"warehouse: {out / 'lens.duckdb'}", highlight=False)
+    console.print(
+        f"[bold green]demo finished[/] in {time.perf_counter() - started:.1f} s; "
+        f"warehouse: {out / 'lens.duckdb'}",
+        highlight=False,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -258,7 +258,8 @@ class DuckDBWarehouse:
         if not self.has_table(name):
             raise WarehouseError(
                 f"The warehouse {self.path} has no table {name!r} "
-                f"(it has: {', '.join(self.table_names()) or 'none'}). Run the stage that writes it."
+                f"(it has: {', '.join(self.table_names()) or 'none'}). "
+                "Run the stage that writes it."
             )
 
     # -- writing ------------------------------------------------------------------------
@@ -345,7 +346,9 @@ class DuckDBWarehouse:
         source = f"read_parquet({quote_literal(str(path))})"
         names = [r[0] for r in self._run(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         casts = ", ".join(f"CAST({quote_ident(n)} AS VARCHAR) AS {quote_ident(n)}" for n in names)
-        self.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT {casts} FROM {source}")
+        self.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT {casts} FROM {source}"
+        )
         return self._number_rows(table, [])
 
     def load_lines(self, table: str, path: Path, *, encoding: str) -> LoadResult:
@@ -417,7 +420,7 @@ class DuckDBWarehouse:
             f"SELECT * FROM {RUN_METADATA} WHERE stage = ? ORDER BY finished_at DESC LIMIT 1",
             [stage],
         )
-        return None if df.empty else df.iloc[0].to_dict()
+        return None if df.empty else {str(k): v for k, v in df.iloc[0].to_dict().items()}
 
     def close(self) -> None:
         self._con.close()

@@ -30,27 +30,66 @@ def normalise_column_name(name: str) -> str:
 # Shared identity synonyms. Order matters inside a list: the first present column wins.
 _PERSON: dict[str, list[str]] = {
     "first_name": [
-        "first_name", "firstname", "given_name", "givenname", "forename", "forenames",
-        "first", "fname", "christian_name", "name_first",
+        "first_name",
+        "firstname",
+        "given_name",
+        "givenname",
+        "forename",
+        "forenames",
+        "first",
+        "fname",
+        "christian_name",
+        "name_first",
     ],
     "surname": [
-        "surname", "last_name", "lastname", "family_name", "lname", "second_name", "last",
+        "surname",
+        "last_name",
+        "lastname",
+        "family_name",
+        "lname",
+        "second_name",
+        "last",
         "name_last",
     ],
     "full_name": [
-        "full_name", "fullname", "name", "customer_name", "contact_name", "client_name",
+        "full_name",
+        "fullname",
+        "name",
+        "customer_name",
+        "contact_name",
+        "client_name",
         "person_name",
     ],
     "email": ["email", "email_address", "e_mail", "mail", "emailaddress", "e_mail_address"],
     "phone": [
-        "phone", "phone_number", "telephone", "tel", "mobile", "mobile_number", "phone_no",
-        "contact_number", "cell", "telephone_number",
+        "phone",
+        "phone_number",
+        "telephone",
+        "tel",
+        "mobile",
+        "mobile_number",
+        "phone_no",
+        "contact_number",
+        "cell",
+        "telephone_number",
     ],
     "postcode": [
-        "postcode", "post_code", "postal_code", "postalcode", "zip", "zip_code", "zipcode", "plz",
+        "postcode",
+        "post_code",
+        "postal_code",
+        "postalcode",
+        "zip",
+        "zip_code",
+        "zipcode",
+        "plz",
     ],
     "address": [
-        "address", "street_address", "address_line", "full_address", "addr", "home_address",
+        "address",
+        "street_address",
+        "address_line",
+        "full_address",
+        "addr",
+        "home_address",
     ],
     "date_of_birth": ["date_of_birth", "dob", "birth_date", "birthdate", "birthday", "born"],
 }
@@ -58,38 +97,92 @@ _PERSON: dict[str, list[str]] = {
 SYNONYMS: dict[str, dict[str, list[str]]] = {
     ACCOUNTS: {
         "customer_id": [
-            "customer_id", "cust_id", "customer_no", "customer_number", "account_id", "user_id",
-            "client_id", "member_id", "rec_id", "record_id", "unique_id", "id",
+            "customer_id",
+            "cust_id",
+            "customer_no",
+            "customer_number",
+            "account_id",
+            "user_id",
+            "client_id",
+            "member_id",
+            "rec_id",
+            "record_id",
+            "unique_id",
+            "id",
         ],
         **_PERSON,
         "signup_date": [
-            "signup_date", "sign_up_date", "registration_date", "registered", "created_at",
-            "created", "join_date", "date_joined", "account_created",
+            "signup_date",
+            "sign_up_date",
+            "registration_date",
+            "registered",
+            "created_at",
+            "created",
+            "join_date",
+            "date_joined",
+            "account_created",
         ],
     },
     CRM: {
         "crm_id": [
-            "crm_id", "contact_id", "crm_customer_id", "crm_record_id", "rec_id", "record_id",
-            "unique_id", "id", "customer_id", "client_id",
+            "crm_id",
+            "contact_id",
+            "crm_customer_id",
+            "crm_record_id",
+            "rec_id",
+            "record_id",
+            "unique_id",
+            "id",
+            "customer_id",
+            "client_id",
         ],
         **_PERSON,
     },
     TRANSACTIONS: {
         "event_time": [
-            "event_time", "invoice_date", "order_date", "purchase_date", "transaction_date",
-            "order_time", "event_date", "timestamp", "datetime", "date_time", "date", "time",
+            "event_time",
+            "invoice_date",
+            "order_date",
+            "purchase_date",
+            "transaction_date",
+            "order_time",
+            "event_date",
+            "timestamp",
+            "datetime",
+            "date_time",
+            "date",
+            "time",
             "created_at",
         ],
         "session_id": [
-            "session_id", "invoice_no", "invoice", "invoice_id", "invoice_number", "order_id",
-            "order_no", "order_number", "transaction_id", "basket_id", "receipt_id",
+            "session_id",
+            "invoice_no",
+            "invoice",
+            "invoice_id",
+            "invoice_number",
+            "order_id",
+            "order_no",
+            "order_number",
+            "transaction_id",
+            "basket_id",
+            "receipt_id",
             "user_session",
         ],
         "product_id": [
-            "product_id", "stock_code", "sku", "item_id", "product_code", "article_id", "item_code",
+            "product_id",
+            "stock_code",
+            "sku",
+            "item_id",
+            "product_code",
+            "article_id",
+            "item_code",
         ],
         "product_name": [
-            "product_name", "description", "item_name", "product_description", "title",
+            "product_name",
+            "description",
+            "item_name",
+            "product_description",
+            "title",
         ],
         "category_id": ["category_id", "cat_id"],
         "category_code": ["category_code", "category", "category_name", "product_category"],
@@ -97,11 +190,25 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "price": ["price", "unit_price", "item_price", "price_each"],
         "quantity": ["quantity", "qty", "units", "number_of_items", "n_items", "items", "count"],
         "amount": [
-            "amount", "line_total", "total", "total_price", "line_amount", "sales_amount", "value",
-            "sales", "revenue", "spend", "dollar_value",
+            "amount",
+            "line_total",
+            "total",
+            "total_price",
+            "line_amount",
+            "sales_amount",
+            "value",
+            "sales",
+            "revenue",
+            "spend",
+            "dollar_value",
         ],
         "customer_id": [
-            "customer_id", "cust_id", "customer_no", "user_id", "account_id", "client_id",
+            "customer_id",
+            "cust_id",
+            "customer_no",
+            "user_id",
+            "account_id",
+            "client_id",
             "member_id",
         ],
         "guest_first_name": ["guest_first_name", "guest_firstname", "guest_given_name"],
@@ -215,9 +322,9 @@ def map_columns(
                 break
     if "address" not in mapping.canonical:
         for part, names in ADDRESS_PARTS.items():
-            column = next((by_norm[n] for n in names if n in by_norm and by_norm[n] not in taken), None)
-            if column is not None:
-                mapping.address_parts[part] = column
+            found = [by_norm[n] for n in names if n in by_norm and by_norm[n] not in taken]
+            if found:
+                mapping.address_parts[part] = found[0]
         if "line1" not in mapping.address_parts:
             mapping.address_parts = {}
     for norm, column in by_norm.items():
@@ -245,13 +352,15 @@ def _check_required(role: str, mapping: ColumnMapping, columns: list[str], sourc
             f"{source}: the {role} file has no {wanted} column (looked for: {synonyms}, ...). "
             f"Columns found: {', '.join(columns)}.{hint} "
             f"Name the column in customerlens.toml, e.g. [sources.{role}.columns] "
-            f"{alternatives[0]} = \"<column>\"."
+            f'{alternatives[0]} = "<column>".'
         )
 
 
 def _closest_hint(name: str, columns: list[str]) -> str:
     normalised = {normalise_column_name(c): c for c in columns}
-    close = difflib.get_close_matches(normalise_column_name(name), list(normalised), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(
+        normalise_column_name(name), list(normalised), n=1, cutoff=0.5
+    )
     return f" Closest match: {normalised[close[0]]!r}." if close else ""
 
 
@@ -273,17 +382,45 @@ KINDS: dict[str, str] = {
 #: The canonical columns every table of a role has, in order (NULL where the file has none).
 CANONICAL: dict[str, list[str]] = {
     ACCOUNTS: [
-        "customer_id", "first_name", "surname", "full_name", "email", "phone", "postcode",
-        "address", "date_of_birth", "signup_date",
+        "customer_id",
+        "first_name",
+        "surname",
+        "full_name",
+        "email",
+        "phone",
+        "postcode",
+        "address",
+        "date_of_birth",
+        "signup_date",
     ],
     CRM: [
-        "crm_id", "first_name", "surname", "full_name", "email", "phone", "postcode", "address",
+        "crm_id",
+        "first_name",
+        "surname",
+        "full_name",
+        "email",
+        "phone",
+        "postcode",
+        "address",
         "date_of_birth",
     ],
     TRANSACTIONS: [
-        "event_time", "session_id", "product_id", "product_name", "category_id", "category_code",
-        "brand", "price", "quantity", "amount", "customer_id", "guest_first_name",
-        "guest_surname", "guest_full_name", "guest_postcode", "guest_email",
+        "event_time",
+        "session_id",
+        "product_id",
+        "product_name",
+        "category_id",
+        "category_code",
+        "brand",
+        "price",
+        "quantity",
+        "amount",
+        "customer_id",
+        "guest_first_name",
+        "guest_surname",
+        "guest_full_name",
+        "guest_postcode",
+        "guest_email",
     ],
 }
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 from customerlens.tables import ACCOUNTS, CRM, GUEST_SESSIONS, TRANSACTIONS
 
 IDENTITY_COLUMNS = (
-    "first_name", "surname", "full_name", "email", "phone", "postcode", "address",
+    "first_name",
+    "surname",
+    "full_name",
+    "email",
+    "phone",
+    "postcode",
+    "address",
     "date_of_birth",
 )
 
@@ -45,9 +51,7 @@ def records_sql(present: set[str]) -> str:
     if CRM in present:
         parts.append(_select(CRM, "crm_id", "CAST(NULL AS TIMESTAMP)"))
     if TRANSACTIONS in present:
-        parts.append(
-            _select(GUEST_SESSIONS, "session_id", "first_event_time", source=TRANSACTIONS)
-        )
+        parts.append(_select(GUEST_SESSIONS, "session_id", "first_event_time", source=TRANSACTIONS))
     return "\nUNION ALL\n".join(parts)
 
 

@@ -15,7 +15,9 @@ TITLES = frozenset(
     "capt captain col major sgt hon".split()
 )
 SUFFIXES = frozenset("jr jnr sr snr ii iii iv phd md esq obe mbe cbe dds qc kc".split())
-PARTICLES = frozenset("van von der den de del della di da du la le st st. bin ibn al el ter".split())
+PARTICLES = frozenset(
+    "van von der den de del della di da du la le st st. bin ibn al el ter".split()
+)
 
 _SPACES = re.compile(r"\s+")
 

@@ -71,9 +71,10 @@ def ingest(
     options = options or IngestOptions()
     unknown = set(sources) - set(ROLES)
     if unknown or not sources:
+        extra = f" Unknown roles: {sorted(unknown)}." if unknown else ""
         raise IngestError(
             "Give at least one source: --accounts, --crm and/or --transactions "
-            f"(or a customerlens.toml with [sources.<role>]).{f' Unknown: {unknown}' if unknown else ''}"
+            f"(or a customerlens.toml with [sources.<role>]).{extra}"
         )
     started = time.perf_counter()
     run = RunRecord("ingest")
@@ -110,8 +111,13 @@ def ingest(
         report.warnings += [f"{source_report.role}: {w}" for w in source_report.warnings]
     run.row_counts = dict(report.tables)
     run.metrics = {
-        role: {"rows_read": s.rows_read, "rows_loaded": s.rows_loaded,
-               "rejected": dict(s.rejected), "seconds": round(s.seconds, 3), "mapping": s.mapping}
+        role: {
+            "rows_read": s.rows_read,
+            "rows_loaded": s.rows_loaded,
+            "rejected": dict(s.rejected),
+            "seconds": round(s.seconds, 3),
+            "mapping": s.mapping,
+        }
         for role, s in report.sources.items()
     }
     wh.record_run(run.finish())
@@ -119,10 +125,7 @@ def ingest(
 
 
 def _canonical_select(wh: DuckDBWarehouse, role: str, typed: str) -> str:
-    columns = [
-        c for c in wh.columns_any(typed)
-        if not c.startswith("__")
-    ]
+    columns = [c for c in wh.columns_any(typed) if not c.startswith("__")]
     exprs = [quote_ident(c) for c in columns]
     if role == TRANSACTIONS:
         exprs = [_transaction_expr(c) for c in columns]

@@ -129,8 +129,9 @@ def _load_whitespace(
     wh.load_lines(lines, layout.path, encoding=layout.encoding)
     first = wh.scalar(f"SELECT line FROM {lines} ORDER BY __row LIMIT 1") or ""
     names = source.column_names or (
-        first.lstrip("\ufeff").split() if layout.header else
-        [f"column{i}" for i in range(1, len(first.split()) + 1)]
+        first.lstrip("\ufeff").split()
+        if layout.header
+        else [f"column{i}" for i in range(1, len(first.split()) + 1)]
     )
     skip = 1 if layout.header else 0
     fields = "regexp_split_to_array(trim(line), '\\s+')"
@@ -232,16 +233,18 @@ def _split_names(wh: DuckDBWarehouse, typed: str, role: str) -> None:
     """Fill first name / surname from a full name where they are missing."""
     prefix = "guest_" if role == TRANSACTIONS else ""
     full, first, last = f"{prefix}full_name", f"{prefix}first_name", f"{prefix}surname"
-    names = wh.query(
-        f"SELECT DISTINCT {full} AS n FROM {typed} "
-        f"WHERE {full} IS NOT NULL AND ({first} IS NULL OR {last} IS NULL)"
-    ).column("n").to_pylist()
+    names = (
+        wh.query(
+            f"SELECT DISTINCT {full} AS n FROM {typed} "
+            f"WHERE {full} IS NOT NULL AND ({first} IS NULL OR {last} IS NULL)"
+        )
+        .column("n")
+        .to_pylist()
+    )
     if not names:
         return
     split = [split_full_name(n) for n in names]
-    lookup = pa.table(
-        {"n": names, "f": [s[0] for s in split], "s": [s[1] for s in split]}
-    )
+    lookup = pa.table({"n": names, "f": [s[0] for s in split], "s": [s[1] for s in split]})
     with wh.temporary_view("__names", lookup):
         wh.execute(
             f"UPDATE {typed} SET {first} = coalesce({typed}.{first}, __names.f), "
@@ -284,7 +287,9 @@ def _check_values(
             shown = ", ".join(f"row {e['__row']}: {e['v']!r}" for e in examples)
             hint = (
                 f" They were read with format {guesses[name].format!r}; set date_format in "
-                "customerlens.toml" if name in guesses else " Check the column mapping"
+                "customerlens.toml"
+                if name in guesses
+                else " Check the column mapping"
             )
             raise IngestError(
                 f"{role}: {counts['bad']} of {counts['present']} values in column {column!r} "

@@ -24,6 +24,8 @@ from customerlens import __version__
 from customerlens.config import ProjectConfig, Settings, SourceConfig, load_config
 from customerlens.errors import ConfigError, CustomerLensError
 from customerlens.ingest import IngestReport, ingest
+from customerlens.resolve.pipeline import ResolveReport
+from customerlens.resolve.pipeline import resolve as resolve_stage
 from customerlens.warehouse import open_warehouse
 
 app = typer.Typer(
@@ -246,6 +248,70 @@ def demo(
         f"warehouse: {out / 'lens.duckdb'}",
         highlight=False,
     )
+
+
+def _print_resolve(report: ResolveReport, seconds: float) -> None:
+    table = Table(title="Identity resolution", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for source, n in report.records.items():
+        table.add_row(f"records: {source}", f"{n:,}")
+    table.add_row("customers found", f"{report.customers:,}")
+    table.add_row("duplicates merged", f"{report.merged:,}")
+    table.add_row("pairs sent to review", f"{report.review_pairs:,}")
+    table.add_row("records per tier", ", ".join(f"{k} {v:,}" for k, v in report.tiers.items()))
+    if report.no_identity:
+        table.add_row("records with no identifying field", f"{report.no_identity:,}")
+    recall = report.metrics.get("blocking_recall_estimate")
+    if recall is not None:
+        table.add_row("blocking recall (estimate)", f"{recall:.3f}")
+    table.add_row("customer ids", ", ".join(f"{k} {v:,}" for k, v in report.id_changes.items()))
+    table.add_row(
+        "time",
+        f"{seconds:.1f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()) + ")",
+    )
+    console.print(table)
+
+
+@app.command()
+@_handle_errors
+def resolve(
+    out: OutOpt,
+    accounts: FileOpt = None,
+    crm: FileOpt = None,
+    transactions: FileOpt = None,
+    config: Annotated[Path | None, typer.Option(help="customerlens.toml")] = None,
+) -> None:
+    """Resolve identities into customers: OUT/lens.duckdb tables and OUT/record_customer.csv.
+
+    With source files, ingests them first; without, resolves what OUT/lens.duckdb holds.
+    """
+    started = time.perf_counter()
+    given = any(p is not None for p in (accounts, crm, transactions)) or config is not None
+    project = _sources(accounts, crm, transactions, config) if given else ProjectConfig()
+    with open_warehouse(out, settings=Settings()) as wh:
+        if given:
+            with _steps("ingest") as step:
+                ingest_report = ingest(wh, project.sources, project.ingest, on_step=step)
+            _print_ingest(ingest_report, out)
+        with _steps("resolve") as step:
+            report = resolve_stage(wh, project.resolve, export_dir=out, on_step=step)
+    _print_resolve(report, time.perf_counter() - started)
+    console.print(f"Wrote {out / 'record_customer.csv'}", highlight=False)
+
+
+@app.command()
+@_handle_errors
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="truth.csv: source, record_id, person_id")],
+    pred: Annotated[Path, typer.Option(help="record_customer.csv from resolve")],
+) -> None:
+    """Compare a resolution with the truth: prints one JSON object."""
+    import json
+
+    from customerlens.resolve.evaluate import evaluate_files
+
+    console.print_json(json.dumps(evaluate_files(truth, pred)))
 
 
 if __name__ == "__main__":  # pragma: no cover

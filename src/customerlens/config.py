@@ -29,7 +29,14 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from customerlens.errors import ConfigError
@@ -88,6 +95,33 @@ class IngestOptions(BaseModel):
     max_bad_share_optional: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
+class ResolveOptions(BaseModel):
+    """How identity resolution decides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: links at or above this probability merge records automatically
+    auto_threshold: float = Field(default=0.90, gt=0.0, le=1.0)
+    #: pairs from here up to the auto threshold go to human review
+    review_threshold: float = Field(default=0.75, gt=0.0, le=1.0)
+    #: a scored pair below this forbids its records from sharing a customer (anti-chaining)
+    cannot_link: float = Field(default=0.05, ge=0.0, lt=1.0)
+    #: pairs scored below this are not kept in ``match_pairs``
+    pair_floor: float = Field(default=0.01, ge=0.0, lt=1.0)
+    #: country assumed for phone numbers written without an international prefix
+    default_region: str = "GB"
+    random_state: int = 42
+    max_u_pairs: float = Field(default=5e6, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResolveOptions:
+        if not self.cannot_link < self.review_threshold <= self.auto_threshold:
+            raise ValueError(
+                "thresholds must satisfy cannot_link < review_threshold <= auto_threshold"
+            )
+        return self
+
+
 class ProjectConfig(BaseModel):
     """The content of ``customerlens.toml``."""
 
@@ -95,6 +129,7 @@ class ProjectConfig(BaseModel):
 
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     ingest: IngestOptions = Field(default_factory=IngestOptions)
+    resolve: ResolveOptions = Field(default_factory=ResolveOptions)
 
     @field_validator("sources")
     @classmethod

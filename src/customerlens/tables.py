@@ -17,4 +17,18 @@ REJECTED: Final = "rejected"
 DATA_QUALITY: Final = "data_quality"
 RUN_METADATA: Final = "run_metadata"
 
+# resolve
+#: every identity record exactly once: source, record_id, customer_id, match_probability, tier
+RECORD_CUSTOMER: Final = "record_customer"
+#: one golden record per customer
+CUSTOMERS: Final = "customers"
+#: scored candidate pairs above a floor, with comparison levels (gamma_*) and weights (mw_*)
+MATCH_PAIRS: Final = "match_pairs"
+#: pairs in the review band whose records ended in different customers
+REVIEW_QUEUE: Final = "review_queue"
+#: human decisions on pairs (accept / reject), read by the next resolve
+LABELS: Final = "labels"
+#: how customer ids moved between runs: kept, merged, split, new, retired
+CUSTOMER_ID_HISTORY: Final = "customer_id_history"
+
 ROLES: Final = (ACCOUNTS, CRM, TRANSACTIONS)

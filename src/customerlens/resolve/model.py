@@ -1,0 +1,194 @@
+"""The match scorer: Splink 5 (Fellegi-Sunter, term-frequency adjusted) trained without labels.
+
+Follows the scikit-learn estimator contract: ``__init__`` stores parameters, ``fit`` trains
+(prior from deterministic rules, u by random sampling, m by EM) and returns ``self``, learned
+state ends in ``_``, ``predict`` checks it was fitted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import splink.logging as splink_logging
+from splink import DuckDBAPI, Linker, SettingsCreator
+from splink.internals.exceptions import EMTrainingException
+
+from customerlens.errors import CustomerLensError
+from customerlens.resolve.comparisons import (
+    BLOCKING_KEYS,
+    EM_KEYS,
+    MODEL_COLUMNS,
+    PRIOR_KEYS,
+    comparisons,
+    prediction_rules,
+    rules,
+)
+
+log = logging.getLogger(__name__)
+
+
+class NotFittedError(CustomerLensError):
+    """A model was used before ``fit``."""
+
+
+def quiet_splink() -> None:
+    """Splink logs every step at INFO to its own handler; keep it to warnings."""
+    splink_logging.disable()
+    logging.getLogger("splink").setLevel(logging.WARNING)
+
+
+class SplinkScorer:
+    """Score candidate pairs of identity records.
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of u sampling.
+    max_u_pairs : float
+        Random pairs sampled to estimate u probabilities.
+    prior_recall : float
+        Assumed recall of the deterministic rules used to estimate the prior.
+    threads, memory_limit : optional
+        Resources of the scratch DuckDB connection Splink works in.
+
+    Attributes
+    ----------
+    model_ : dict
+        The trained Splink model (JSON-serialisable settings with m/u probabilities).
+    timings_ : dict
+        Seconds per training step.
+    """
+
+    def __init__(
+        self,
+        *,
+        random_state: int = 42,
+        max_u_pairs: float = 5e6,
+        prior_recall: float = 0.8,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        self.random_state = random_state
+        self.max_u_pairs = max_u_pairs
+        self.prior_recall = prior_recall
+        self.threads = threads
+        self.memory_limit = memory_limit
+
+    def _settings(self, present: set[str]) -> SettingsCreator:
+        return SettingsCreator(
+            link_type="dedupe_only",
+            comparisons=comparisons(present),
+            blocking_rules_to_generate_predictions=prediction_rules(present),
+            retain_matching_columns=True,
+            retain_intermediate_calculation_columns=True,
+        )
+
+    def _linker(self, records: pa.Table, settings: Any) -> Linker:
+        missing = [c for c in ("unique_id", *MODEL_COLUMNS) if c not in records.column_names]
+        if missing:
+            raise CustomerLensError(f"records lack the columns {missing} the model reads.")
+        # one scratch connection per linker: Splink caches term frequencies per connection
+        con = duckdb.connect()
+        if self.threads:
+            con.execute(f"SET threads = {int(self.threads)}").fetchall()
+        if self.memory_limit:
+            con.execute(f"SET memory_limit = '{self.memory_limit}'").fetchall()
+        db = DuckDBAPI(connection=con)
+        quiet_splink()
+        sdf = db.register(records.select(["unique_id", *MODEL_COLUMNS]))
+        return Linker(sdf, settings, log_level=logging.ERROR)
+
+    def fit(self, records: pa.Table) -> SplinkScorer:
+        """Train on ``records`` (a ``records_std``-shaped Arrow table)."""
+        timings: dict[str, float] = {}
+        present = {
+            c
+            for c in ("first_name", "surname", "dob", "email", "phone", "postcode", "address")
+            if records.column(c).null_count < records.num_rows
+        }
+        if not present:
+            raise CustomerLensError(
+                "No identifying field (name, email, phone, postcode, address, date of birth) "
+                "has any value: every record is a customer of its own."
+            )
+        linker = self._linker(records, self._settings(present))
+        started = time.perf_counter()
+        linker.training.estimate_probability_two_random_records_match(
+            rules(PRIOR_KEYS, present) or rules(BLOCKING_KEYS, present)[:1],
+            recall=self.prior_recall,
+        )
+        timings["prior"] = time.perf_counter() - started
+        started = time.perf_counter()
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=self.max_u_pairs, seed=self.random_state
+        )
+        timings["u"] = time.perf_counter() - started
+        started = time.perf_counter()
+        sessions = 0
+        for rule in rules(EM_KEYS, present):
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule)
+                sessions += 1
+            except EMTrainingException as exc:  # too few pairs under this rule in this data
+                log.info("EM session skipped: %s", str(exc).splitlines()[0])
+            if sessions == 3:
+                break
+        timings["em"] = time.perf_counter() - started
+        self.present_ = sorted(present)
+        self.em_sessions_ = sessions
+        self.model_ = linker.misc.save_model_to_json()
+        self.timings_ = timings
+        self._fitted_linker = linker
+        self._fitted_ids = records.num_rows
+        return self
+
+    def predict(self, records: pa.Table, *, threshold: float = 0.01) -> pa.Table:
+        """Scored candidate pairs with probability >= ``threshold``.
+
+        Columns: unique_id_l, unique_id_r, match_weight, match_probability, match_key, and per
+        comparison ``gamma_<field>`` (level) and ``mw_<field>`` (log2 Bayes factor).
+        """
+        if not hasattr(self, "model_"):
+            raise NotFittedError("SplinkScorer.predict called before fit.")
+        linker = self._fitted_linker
+        if records.num_rows != self._fitted_ids:
+            linker = self._linker(records, self.model_)
+        started = time.perf_counter()
+        pairs = linker.inference.predict(
+            threshold_match_probability=threshold, warning_mode="never"
+        )
+        keep = ["unique_id_l", "unique_id_r", "match_weight", "match_probability", "match_key"]
+        names = [
+            c
+            for c in pairs.as_duckdbpyrelation().columns
+            if c in keep or c.startswith(("gamma_", "mw_"))
+        ]
+        table = pairs.as_duckdbpyrelation().select(*names)
+        fetch = getattr(table, "to_arrow_table", None) or table.fetch_arrow_table
+        result: pa.Table = fetch()
+        self.timings_["predict"] = time.perf_counter() - started
+        return result
+
+    def describe_levels(self) -> list[dict[str, Any]]:
+        """Per comparison level: label, m, u and match weight (for explanations and docs)."""
+        if not hasattr(self, "model_"):
+            raise NotFittedError("describe_levels called before fit.")
+        rows = self._fitted_linker.visualisations.match_weights_chart().chart_data
+        return [
+            {
+                k: r.get(k)
+                for k in (
+                    "comparison_name",
+                    "label_for_charts",
+                    "m_probability",
+                    "u_probability",
+                    "log2_bayes_factor",
+                    "comparison_vector_value",
+                )
+            }
+            for r in rows
+        ]

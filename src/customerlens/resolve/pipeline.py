@@ -1,0 +1,251 @@
+"""The resolve stage: ``records`` -> customers, with evidence.
+
+standardise -> score pairs (Splink) -> cluster without chaining -> tiers -> stable ids ->
+golden records. Writes ``record_customer``, ``customers``, ``match_pairs``, ``review_queue``,
+``customer_id_history`` and ``labels`` (created empty), and records the run's metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from customerlens.config import ResolveOptions
+from customerlens.errors import CustomerLensError
+from customerlens.resolve.cluster import constrained_clusters
+from customerlens.resolve.golden import golden_sql
+from customerlens.resolve.model import SplinkScorer
+from customerlens.resolve.stable_ids import assign_ids
+from customerlens.resolve.standardise import standardise
+from customerlens.tables import (
+    CUSTOMER_ID_HISTORY,
+    CUSTOMERS,
+    LABELS,
+    MATCH_PAIRS,
+    RECORD_CUSTOMER,
+    RECORDS,
+    REVIEW_QUEUE,
+)
+from customerlens.warehouse import DuckDBWarehouse, RunRecord
+
+TIERS = ("auto", "review", "single")
+
+
+@dataclass
+class ResolveReport:
+    """What resolution found; ``metrics`` is also stored in ``run_metadata``."""
+
+    records: dict[str, int] = field(default_factory=dict)
+    customers: int = 0
+    merged: int = 0
+    review_pairs: int = 0
+    tiers: dict[str, int] = field(default_factory=dict)
+    no_identity: int = 0
+    id_changes: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve(
+    wh: DuckDBWarehouse,
+    options: ResolveOptions | None = None,
+    *,
+    export_dir: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> ResolveReport:
+    """Resolve the warehouse's ``records`` into customers (see the module docstring)."""
+    options = options or ResolveOptions()
+    step = on_step or (lambda _message: None)
+    if not wh.has_table(RECORDS):
+        raise CustomerLensError("The warehouse has no `records` table: run `ingest` first.")
+    run = RunRecord("resolve")
+    report = ResolveReport()
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.timings[name] = round(now - clock, 3)
+        clock = now
+
+    step("standardising records")
+    standardise(wh, region=options.default_region)
+    records = wh.query("SELECT * FROM records_std ORDER BY unique_id")
+    report.records = dict(
+        wh.query("SELECT source, count(*) AS n FROM records_std GROUP BY 1 ORDER BY 1")
+        .to_pandas()
+        .itertuples(index=False, name=None)
+    )
+    report.no_identity = int(
+        wh.scalar("SELECT count(*) FROM records_std WHERE identity_fields = 0")
+    )
+    lap("standardise")
+    ids = records.column("unique_id").to_pylist()
+    pairs = _score(records, options, step, report)
+    lap("score")
+    step("clustering")
+    clusters, best = _cluster(ids, pairs, options)
+    lap("cluster")
+    step("assigning stable customer ids")
+    previous = (
+        wh.query_df(
+            f"SELECT source || ':' || record_id AS unique_id, customer_id FROM {RECORD_CUSTOMER}"
+        )
+        if wh.has_table(RECORD_CUSTOMER)
+        else None
+    )
+    assigned, history = assign_ids(clusters, previous)
+    record_customer = _record_customer(records, assigned, clusters, best, options)
+    lap("stable_ids")
+    step("writing tables")
+    _write(wh, record_customer, pairs, history, options, run.run_id)
+    if export_dir is not None:
+        export_dir.mkdir(parents=True, exist_ok=True)
+        wh.execute(
+            f"COPY (SELECT source, record_id, customer_id, match_probability, tier "
+            f"FROM {RECORD_CUSTOMER} ORDER BY source, record_id) "
+            f"TO '{export_dir / 'record_customer.csv'}' (HEADER, DELIMITER ',')"
+        )
+    lap("write")
+    _summarise(wh, report, history)
+    run.row_counts = {
+        t: wh.row_count(t) for t in (RECORD_CUSTOMER, CUSTOMERS, MATCH_PAIRS, REVIEW_QUEUE)
+    }
+    run.metrics = report.metrics
+    wh.record_run(run.finish())
+    wh.drop_temp("records_std")
+    return report
+
+
+def _score(
+    records: pa.Table,
+    options: ResolveOptions,
+    step: Callable[[str], None],
+    report: ResolveReport,
+) -> pa.Table:
+    scorer = SplinkScorer(random_state=options.random_state, max_u_pairs=options.max_u_pairs)
+    step("training the match model")
+    scorer.fit(records)
+    step("scoring candidate pairs")
+    pairs = scorer.predict(records, threshold=options.pair_floor)
+    report.metrics["model"] = {
+        "fields": scorer.present_,
+        "em_sessions": scorer.em_sessions_,
+        "timings": {k: round(v, 3) for k, v in scorer.timings_.items()},
+        "prior": scorer.model_.get("probability_two_random_records_match"),
+    }
+    return pairs
+
+
+def _cluster(
+    ids: list[str], pairs: pa.Table, options: ResolveOptions
+) -> tuple[pd.DataFrame, np.ndarray]:
+    index = pd.Index(ids)
+    left = index.get_indexer(pairs.column("unique_id_l").to_pylist())
+    right = index.get_indexer(pairs.column("unique_id_r").to_pylist())
+    probability = pairs.column("match_probability").to_numpy()
+    result = constrained_clusters(
+        len(ids),
+        left,
+        right,
+        probability,
+        threshold=options.auto_threshold,
+        cannot_link=options.cannot_link,
+    )
+    clusters = pd.DataFrame({"unique_id": ids, "cluster": result.labels})
+    return clusters, result.best_link
+
+
+def _record_customer(
+    records: pa.Table,
+    assigned: pd.DataFrame,
+    clusters: pd.DataFrame,
+    best: np.ndarray,
+    options: ResolveOptions,
+) -> pd.DataFrame:
+    sizes = clusters.groupby("cluster")["cluster"].transform("size").to_numpy()
+    tier = np.where(
+        sizes > 1, "auto", np.where(best >= options.review_threshold, "review", "single")
+    )
+    return pd.DataFrame(
+        {
+            "source": records.column("source").to_pandas(),
+            "record_id": records.column("record_id").to_pandas(),
+            "customer_id": assigned["customer_id"].to_numpy(),
+            "match_probability": np.round(best, 6),
+            "tier": tier,
+            "identity_fields": records.column("identity_fields").to_pandas(),
+        }
+    )
+
+
+def _write(
+    wh: DuckDBWarehouse,
+    record_customer: pd.DataFrame,
+    pairs: pa.Table,
+    history: pd.DataFrame,
+    options: ResolveOptions,
+    run_id: str,
+) -> None:
+    wh.write_table(RECORD_CUSTOMER, record_customer)
+    with wh.temporary_view("__pairs", pairs):
+        wh.create_table_as(
+            MATCH_PAIRS,
+            "SELECT md5(unique_id_l || '|' || unique_id_r)[1:16] AS pair_id, * FROM __pairs",
+        )
+    wh.create_table_as(
+        REVIEW_QUEUE,
+        f"""
+        SELECT p.*, l.customer_id AS customer_id_l, r.customer_id AS customer_id_r
+        FROM {MATCH_PAIRS} p
+        JOIN {RECORD_CUSTOMER} l ON l.source || ':' || l.record_id = p.unique_id_l
+        JOIN {RECORD_CUSTOMER} r ON r.source || ':' || r.record_id = p.unique_id_r
+        WHERE p.match_probability >= {options.review_threshold}
+          AND l.customer_id <> r.customer_id
+        ORDER BY p.match_probability DESC
+    """,
+    )
+    wh.create_table_as(CUSTOMERS, golden_sql(RECORD_CUSTOMER))
+    stamped = history.assign(run_id=run_id)
+    if wh.has_table(CUSTOMER_ID_HISTORY):
+        old = wh.query_df(f"SELECT * FROM {CUSTOMER_ID_HISTORY}")
+        stamped = pd.concat([old, stamped], ignore_index=True)
+    wh.write_table(CUSTOMER_ID_HISTORY, stamped)
+    if not wh.has_table(LABELS):
+        wh.execute(
+            f"CREATE TABLE {LABELS} (pair_id VARCHAR, unique_id_l VARCHAR, unique_id_r VARCHAR, "
+            "label VARCHAR, decided_at TIMESTAMP, decided_by VARCHAR)"
+        )
+
+
+def _summarise(wh: DuckDBWarehouse, report: ResolveReport, history: pd.DataFrame) -> None:
+    report.customers = int(wh.scalar(f"SELECT count(DISTINCT customer_id) FROM {RECORD_CUSTOMER}"))
+    total = sum(report.records.values())
+    report.merged = total - report.customers
+    report.review_pairs = wh.row_count(REVIEW_QUEUE)
+    tiers = dict(
+        wh.query(f"SELECT tier, count(*) AS n FROM {RECORD_CUSTOMER} GROUP BY 1")
+        .to_pandas()
+        .itertuples(index=False, name=None)
+    )
+    report.tiers = {t: int(tiers.get(t, 0)) for t in TIERS}
+    report.id_changes = {str(k): int(v) for k, v in history["event"].value_counts().items()}
+    report.metrics.update(
+        {
+            "records": report.records,
+            "customers": report.customers,
+            "merged": report.merged,
+            "review_pairs": report.review_pairs,
+            "tiers": report.tiers,
+            "records_without_identity": report.no_identity,
+            "id_changes": report.id_changes,
+            "timings": report.timings,
+        }
+    )

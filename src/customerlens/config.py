@@ -104,14 +104,23 @@ class ResolveOptions(BaseModel):
     auto_threshold: float = Field(default=0.90, gt=0.0, le=1.0)
     #: pairs from here up to the auto threshold go to human review
     review_threshold: float = Field(default=0.75, gt=0.0, le=1.0)
-    #: a scored pair below this forbids its records from sharing a customer (anti-chaining)
-    cannot_link: float = Field(default=0.05, ge=0.0, lt=1.0)
+    #: a scored pair below this forbids its records from sharing a customer (anti-chaining on
+    #: top of the household-conflict veto); off by default: on FEBRL 3, fake_1000 and the
+    #: generated shop it cost more recall than it bought precision (docs/resolution.md)
+    cannot_link: float = Field(default=0.0, ge=0.0, lt=1.0)
+    #: decision probability of a pair whose first names or birth dates disagree outright
+    conflict_cap: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: whether a conflict also forbids the two records from sharing a customer via others
+    conflicts_cannot_link: bool = False
     #: pairs scored below this are not kept in ``match_pairs``
     pair_floor: float = Field(default=0.01, ge=0.0, lt=1.0)
     #: country assumed for phone numbers written without an international prefix
     default_region: str = "GB"
     random_state: int = 42
     max_u_pairs: float = Field(default=5e6, gt=0)
+    #: more columns of accounts / CRM to compare, e.g. {loyalty_card = "exact", city = "fuzzy"}:
+    #: "exact" fields also block; nothing outside this list (or the identity columns) is used
+    extra_fields: dict[str, Literal["exact", "fuzzy"]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _ordered(self) -> ResolveOptions:

@@ -74,6 +74,13 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def to_arrow(result: Any) -> pa.Table:
+    """An Arrow table from a DuckDB relation or cursor (DuckDB 2 renamed the fetch methods)."""
+    fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+    table = fetch()
+    return table if isinstance(table, pa.Table) else table.read_all()
+
+
 def file_fingerprint(path: Path) -> dict[str, Any]:
     """Content hash (BLAKE2b over the whole file), size and modification time of an input."""
     digest = hashlib.blake2b(digest_size=16)
@@ -212,13 +219,9 @@ class DuckDBWarehouse:
 
     def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         try:
-            relation = self._con.sql(sql, params=params or None)
-            # DuckDB 2 renamed fetch_arrow_table() to to_arrow_table()
-            fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
-            result = fetch()
+            return to_arrow(self._con.sql(sql, params=params or None))
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB failed: {exc}", sql) from exc
-        return result if isinstance(result, pa.Table) else result.read_all()
 
     def query_df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         return self._run(sql, params).df()

@@ -24,8 +24,9 @@ def _write(tmp_path: Path, truth: list[str], pred: list[str | None]) -> tuple[Pa
 
 
 def _pairs(labels: list[str]) -> set[tuple[int, int]]:
-    return {(i, j) for i, j in itertools.combinations(range(len(labels)), 2)
-            if labels[i] == labels[j]}
+    return {
+        (i, j) for i, j in itertools.combinations(range(len(labels)), 2) if labels[i] == labels[j]
+    }
 
 
 def test_hand_computed_example(tmp_path: Path) -> None:
@@ -42,8 +43,9 @@ def test_hand_computed_example(tmp_path: Path) -> None:
     assert result["predicted_customers"] == 3
     assert result["relative_count_error"] == 0.0
     # B-cubed precision: x: 2 records 2/2 each; y: A 1/3, B 2/3 x2; z: 1 -> (1+1+1/3+2/3+2/3+1)/6
-    assert result["bcubed"]["precision"] == pytest.approx((1 + 1 + 1 / 3 + 2 / 3 + 2 / 3 + 1) / 6,
-                                                          abs=1e-6)
+    assert result["bcubed"]["precision"] == pytest.approx(
+        (1 + 1 + 1 / 3 + 2 / 3 + 2 / 3 + 1) / 6, abs=1e-6
+    )
 
 
 def test_missing_records_are_counted_and_kept_apart(tmp_path: Path) -> None:
@@ -63,10 +65,12 @@ def test_bad_files(tmp_path: Path) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("ABCDE"), st.sampled_from("vwxyz")),
-                min_size=1, max_size=25))
-def test_pairwise_matches_enumeration(tmp_path_factory: pytest.TempPathFactory,
-                                      rows: list[tuple[str, str]]) -> None:
+@given(
+    st.lists(st.tuples(st.sampled_from("ABCDE"), st.sampled_from("vwxyz")), min_size=1, max_size=25)
+)
+def test_pairwise_matches_enumeration(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str]]
+) -> None:
     tmp_path = tmp_path_factory.mktemp("ev")
     truth_labels = [r[0] for r in rows]
     pred_labels = [r[1] for r in rows]

@@ -35,6 +35,8 @@ def split_full_name(full_name: str | None) -> tuple[str | None, str | None]:
     ('Jane', 'van der Berg')
     >>> split_full_name("SMITH John")
     ('John', 'SMITH')
+    >>> split_full_name("Webb E.")
+    ('E', 'Webb')
     """
     if full_name is None:
         return None, None
@@ -54,6 +56,9 @@ def split_full_name(full_name: str | None) -> tuple[str | None, str | None]:
         return None, None
     if len(tokens) == 1:
         return None, tokens[0]
+    if len(tokens) == 2 and len(_bare(tokens[1])) == 1 and len(_bare(tokens[0])) > 1:
+        # "Webb E." : a trailing initial means the surname came first
+        return tokens[1].rstrip("."), tokens[0]
     upper = [t for t in tokens if t.isupper() and len(t) > 1]
     if len(upper) == 1 and len(upper) < len(tokens) and tokens[0] == upper[0]:
         rest = [t for t in tokens[1:] if len(_bare(t)) > 1] or tokens[1:]

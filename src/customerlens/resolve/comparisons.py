@@ -42,7 +42,8 @@ def _first_name() -> Any:
             cll.NullLevel("first_name"),
             cll.ExactMatchLevel("first_name", term_frequency_adjustments=True),
             cll.CustomLevel(
-                "first_name_l = surname_r AND surname_l = first_name_r",
+                "jaro_winkler_similarity(first_name_l, surname_r) >= 0.9 AND "
+                "jaro_winkler_similarity(surname_l, first_name_r) >= 0.9",
                 label_for_charts="first name and surname swapped",
             ),
             cll.CustomLevel(
@@ -72,10 +73,12 @@ def _surname() -> Any:
         comparison_levels=[
             cll.NullLevel("surname"),
             cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+            # swapped order is scored once, by the first-name comparison: neutral here
             cll.CustomLevel(
-                "first_name_l = surname_r AND surname_l = first_name_r",
-                label_for_charts="first name and surname swapped",
-            ),
+                "jaro_winkler_similarity(first_name_l, surname_r) >= 0.9 AND "
+                "jaro_winkler_similarity(surname_l, first_name_r) >= 0.9",
+                label_for_charts="swapped with first name (scored there)",
+            ).configure(is_null_level=True),
             cll.JaroWinklerLevel("surname", 0.92),
             cll.CustomLevel(
                 "surname_metaphone_l = surname_metaphone_r", label_for_charts="sound alike"
@@ -117,8 +120,8 @@ def _email() -> Any:
         comparison_levels=[
             cll.NullLevel("email"),
             cll.ExactMatchLevel("email", term_frequency_adjustments=True),
-            cll.ExactMatchLevel("email_user"),
-            cll.JaroWinklerLevel("email_user", 0.88),
+            # the user part often spells the name, so it is evidence only when it is identical
+            cll.ExactMatchLevel("email_user", term_frequency_adjustments=True),
             cll.ElseLevel(),
         ],
     )
@@ -224,9 +227,22 @@ EM_KEYS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def comparisons(present: set[str]) -> list[Any]:
-    """Comparisons for the fields present in the data."""
-    return [build() for field, build in _FIELDS.items() if field in present]
+def extra_comparison(column: str, kind: str) -> Any:
+    """A configured extra field: exact (with term frequencies) or fuzzy."""
+    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column, term_frequency_adjustments=True)]
+    if kind == "fuzzy":
+        levels += [cll.JaroWinklerLevel(column, 0.92), cll.JaroWinklerLevel(column, 0.8)]
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_description=column,
+        comparison_levels=[*levels, cll.ElseLevel()],
+    )
+
+
+def comparisons(present: set[str], extras: dict[str, str] | None = None) -> list[Any]:
+    """Comparisons for the fields present in the data, then the configured extra fields."""
+    found = [build() for field, build in _FIELDS.items() if field in present]
+    return found + [extra_comparison(c, k) for c, k in (extras or {}).items()]
 
 
 def rules(keys: tuple[tuple[str, ...], ...], present: set[str]) -> list[Any]:
@@ -234,11 +250,13 @@ def rules(keys: tuple[tuple[str, ...], ...], present: set[str]) -> list[Any]:
     return [block_on(*k) for k in keys if all(_base(c) in present for c in k)]
 
 
-def prediction_rules(present: set[str]) -> list[Any]:
+def prediction_rules(present: set[str], extras: dict[str, str] | None = None) -> list[Any]:
     """The blocking rules that generate the pairs to score."""
     found = rules(BLOCKING_KEYS, present)
     if {"first_name", "surname"} <= present:
         found.append(SWAPPED_NAMES)
+    for column, kind in (extras or {}).items():
+        found.append(block_on(column) if kind == "exact" else block_on(column, "first_metaphone"))
     return found
 
 

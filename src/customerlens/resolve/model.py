@@ -27,6 +27,7 @@ from customerlens.resolve.comparisons import (
     prediction_rules,
     rules,
 )
+from customerlens.warehouse import to_arrow
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +72,35 @@ class SplinkScorer:
         prior_recall: float = 0.8,
         threads: int | None = None,
         memory_limit: str | None = None,
+        extra_fields: dict[str, str] | None = None,
     ) -> None:
         self.random_state = random_state
         self.max_u_pairs = max_u_pairs
         self.prior_recall = prior_recall
         self.threads = threads
         self.memory_limit = memory_limit
+        self.extra_fields = extra_fields
+
+    @property
+    def _extras(self) -> dict[str, str]:
+        return {f"x_{name}": kind for name, kind in (self.extra_fields or {}).items()}
+
+    @property
+    def columns_(self) -> list[str]:
+        """Columns of the records the model reads."""
+        return ["unique_id", *MODEL_COLUMNS, *self._extras]
 
     def _settings(self, present: set[str]) -> SettingsCreator:
         return SettingsCreator(
             link_type="dedupe_only",
-            comparisons=comparisons(present),
-            blocking_rules_to_generate_predictions=prediction_rules(present),
+            comparisons=comparisons(present, self._extras),
+            blocking_rules_to_generate_predictions=prediction_rules(present, self._extras),
             retain_matching_columns=True,
             retain_intermediate_calculation_columns=True,
         )
 
     def _linker(self, records: pa.Table, settings: Any) -> Linker:
-        missing = [c for c in ("unique_id", *MODEL_COLUMNS) if c not in records.column_names]
+        missing = [c for c in self.columns_ if c not in records.column_names]
         if missing:
             raise CustomerLensError(f"records lack the columns {missing} the model reads.")
         # one scratch connection per linker: Splink caches term frequencies per connection
@@ -99,7 +111,7 @@ class SplinkScorer:
             con.execute(f"SET memory_limit = '{self.memory_limit}'").fetchall()
         db = DuckDBAPI(connection=con)
         quiet_splink()
-        sdf = db.register(records.select(["unique_id", *MODEL_COLUMNS]))
+        sdf = db.register(records.select(self.columns_))
         return Linker(sdf, settings, log_level=logging.ERROR)
 
     def fit(self, records: pa.Table) -> SplinkScorer:
@@ -167,9 +179,7 @@ class SplinkScorer:
             for c in pairs.as_duckdbpyrelation().columns
             if c in keep or c.startswith(("gamma_", "mw_"))
         ]
-        table = pairs.as_duckdbpyrelation().select(*names)
-        fetch = getattr(table, "to_arrow_table", None) or table.fetch_arrow_table
-        result: pa.Table = fetch()
+        result = to_arrow(pairs.as_duckdbpyrelation().select(*names))
         self.timings_["predict"] = time.perf_counter() - started
         return result
 

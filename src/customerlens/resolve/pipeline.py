@@ -19,7 +19,9 @@ import pyarrow as pa
 
 from customerlens.config import ResolveOptions
 from customerlens.errors import CustomerLensError
+from customerlens.resolve.blocking_recall import estimate_blocking_recall
 from customerlens.resolve.cluster import constrained_clusters
+from customerlens.resolve.decide import apply_conflicts
 from customerlens.resolve.golden import golden_sql
 from customerlens.resolve.model import SplinkScorer
 from customerlens.resolve.stable_ids import assign_ids
@@ -76,7 +78,7 @@ def resolve(
         clock = now
 
     step("standardising records")
-    standardise(wh, region=options.default_region)
+    standardise(wh, region=options.default_region, extra_fields=tuple(options.extra_fields))
     records = wh.query("SELECT * FROM records_std ORDER BY unique_id")
     report.records = dict(
         wh.query("SELECT source, count(*) AS n FROM records_std GROUP BY 1 ORDER BY 1")
@@ -88,7 +90,12 @@ def resolve(
     )
     lap("standardise")
     ids = records.column("unique_id").to_pylist()
-    pairs = _score(records, options, step, report)
+    person_fields = ["dob"] + [
+        f"x_{f}" for f, kind in options.extra_fields.items() if kind == "exact"
+    ]
+    pairs = apply_conflicts(
+        _score(records, options, step, report), options.conflict_cap, person_fields
+    )
     lap("score")
     step("clustering")
     clusters, best = _cluster(ids, pairs, options)
@@ -130,11 +137,30 @@ def _score(
     step: Callable[[str], None],
     report: ResolveReport,
 ) -> pa.Table:
-    scorer = SplinkScorer(random_state=options.random_state, max_u_pairs=options.max_u_pairs)
+    if records.num_rows < 2 or report.no_identity == records.num_rows:
+        # nothing to compare: every record is a customer of its own, flagged by its tier
+        report.metrics["model"] = {"fields": [], "skipped": "no identifying field has a value"}
+        return _no_pairs()
+    scorer = SplinkScorer(
+        random_state=options.random_state,
+        max_u_pairs=options.max_u_pairs,
+        extra_fields=dict(options.extra_fields),
+    )
     step("training the match model")
     scorer.fit(records)
     step("scoring candidate pairs")
     pairs = scorer.predict(records, threshold=options.pair_floor)
+    step("estimating blocking recall")
+    recall, basis = estimate_blocking_recall(
+        scorer.model_,
+        records,
+        pairs,
+        threshold=options.auto_threshold,
+        columns=scorer.columns_,
+        seed=options.random_state,
+    )
+    report.metrics["blocking_recall_estimate"] = None if recall is None else round(recall, 4)
+    report.metrics["blocking_recall_basis_pairs"] = basis
     report.metrics["model"] = {
         "fields": scorer.present_,
         "em_sessions": scorer.em_sessions_,
@@ -144,13 +170,31 @@ def _score(
     return pairs
 
 
+def _no_pairs() -> pa.Table:
+    return pa.table(
+        {
+            "unique_id_l": pa.array([], pa.string()),
+            "unique_id_r": pa.array([], pa.string()),
+            "match_weight": pa.array([], pa.float64()),
+            "match_probability": pa.array([], pa.float64()),
+            "match_key": pa.array([], pa.string()),
+        }
+    )
+
+
 def _cluster(
     ids: list[str], pairs: pa.Table, options: ResolveOptions
 ) -> tuple[pd.DataFrame, np.ndarray]:
     index = pd.Index(ids)
     left = index.get_indexer(pairs.column("unique_id_l").to_pylist())
     right = index.get_indexer(pairs.column("unique_id_r").to_pylist())
-    probability = pairs.column("match_probability").to_numpy()
+    probability = pairs.column("decision_probability").to_numpy()
+    if options.conflicts_cannot_link:
+        # a conflict forbids sharing a customer, whatever else the pair agrees on
+        no_conflict = ~pairs.column("conflict").to_numpy(zero_copy_only=False)
+        probability = np.where(
+            no_conflict, probability, np.minimum(probability, options.cannot_link / 2)
+        )
     result = constrained_clusters(
         len(ids),
         left,
@@ -207,7 +251,7 @@ def _write(
         FROM {MATCH_PAIRS} p
         JOIN {RECORD_CUSTOMER} l ON l.source || ':' || l.record_id = p.unique_id_l
         JOIN {RECORD_CUSTOMER} r ON r.source || ':' || r.record_id = p.unique_id_r
-        WHERE p.match_probability >= {options.review_threshold}
+        WHERE p.decision_probability >= {options.review_threshold}
           AND l.customer_id <> r.customer_id
         ORDER BY p.match_probability DESC
     """,

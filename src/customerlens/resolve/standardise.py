@@ -19,9 +19,10 @@ import pyarrow as pa
 from doublemetaphone import doublemetaphone
 from nicknames import NickNamer
 
+from customerlens.errors import CustomerLensError
 from customerlens.ingest.names import SUFFIXES, TITLES
-from customerlens.tables import RECORDS
-from customerlens.warehouse import DuckDBWarehouse
+from customerlens.tables import ACCOUNTS, CRM, RECORDS
+from customerlens.warehouse import DuckDBWarehouse, quote_ident
 
 #: Letters NFKD does not decompose (ø, æ, ß...): folded by hand so "Ørsted" meets "Orsted".
 _FOLD = str.maketrans(
@@ -176,13 +177,20 @@ def _map_distinct(
     )
 
 
-def standardise(wh: DuckDBWarehouse, *, region: str = "GB", source: str = RECORDS) -> str:
+def standardise(
+    wh: DuckDBWarehouse,
+    *,
+    region: str = "GB",
+    source: str = RECORDS,
+    extra_fields: tuple[str, ...] = (),
+) -> str:
     """Build the temporary table ``records_std`` from ``records``; return its name.
 
     Columns: ``unique_id`` (``source:record_id``), source, record_id, first_name, surname
     (folded keys), first_name_related, first_metaphone, surname_metaphone, email, email_user,
     phone, postcode, postcode_outward, address, house_number, date_of_birth, record_date,
-    identity_fields (how many identifying fields the record has).
+    identity_fields (how many identifying fields the record has), and one folded column
+    ``x_<name>`` per extra field (taken from the accounts / CRM tables that have it).
     """
     lookups: dict[str, tuple[str, Callable[[str], object], pa.DataType]] = {
         "fn": ("first_name", first_name_key, pa.string()),
@@ -198,7 +206,38 @@ def standardise(wh: DuckDBWarehouse, *, region: str = "GB", source: str = RECORD
             stack.enter_context(wh.temporary_view(f"__std_{alias}", table))
         wh.execute(_base_sql(source))
     _add_name_keys(wh)
+    for name in extra_fields:
+        _add_extra_field(wh, name)
     return "records_std"
+
+
+def _add_extra_field(wh: DuckDBWarehouse, name: str) -> None:
+    """Join a folded extra column from every identity table that has it (NULL elsewhere)."""
+    sources = [t for t in (ACCOUNTS, CRM) if wh.has_table(t) and name in wh.columns(t)]
+    if not sources:
+        raise CustomerLensError(
+            f"extra field {name!r} is in no accounts or CRM table; columns there: "
+            + ", ".join(
+                sorted({c for t in (ACCOUNTS, CRM) if wh.has_table(t) for c in wh.columns(t)})
+            )
+        )
+    ids = {ACCOUNTS: "customer_id", CRM: "crm_id"}
+    union = " UNION ALL ".join(
+        f"SELECT '{t}' AS source, {ids[t]} AS record_id, CAST({quote_ident(name)} AS VARCHAR) AS v "
+        f"FROM {t}"
+        for t in sources
+    )
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE __extra AS {union}")
+    table = _map_distinct(wh, "__extra", "v", lambda v: fold(v), pa.string())
+    with wh.temporary_view("__extra_fold", table):
+        wh.execute(f"""
+            CREATE OR REPLACE TEMP TABLE records_std AS
+            SELECT s.*, f.k AS {quote_ident("x_" + name)}
+            FROM records_std s
+            LEFT JOIN __extra e USING (source, record_id)
+            LEFT JOIN __extra_fold f ON f.v = e.v
+        """)
+    wh.drop_temp("__extra")
 
 
 def _base_sql(source: str) -> str:

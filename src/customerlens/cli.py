@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -24,6 +25,8 @@ from customerlens import __version__
 from customerlens.config import ProjectConfig, Settings, SourceConfig, load_config
 from customerlens.errors import ConfigError, CustomerLensError
 from customerlens.ingest import IngestReport, ingest
+from customerlens.resolve.explain import explain_pair
+from customerlens.resolve.labels import import_labels_file, record_decision
 from customerlens.resolve.pipeline import ResolveReport
 from customerlens.resolve.pipeline import resolve as resolve_stage
 from customerlens.warehouse import open_warehouse
@@ -50,7 +53,8 @@ def _handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CustomerLensError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print("[bold red]error:[/] ", end="")
+            err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -112,6 +116,10 @@ def _sources(
     for role, fmt in _parse_pairs(formats, "--format").items():
         if role not in project.sources:
             raise ConfigError(f"--format names {role!r}, but no {role} file is given.")
+        if fmt not in ("auto", "csv", "parquet", "whitespace"):
+            raise ConfigError(
+                f"--format {role}={fmt}: the format must be csv, parquet, whitespace or auto."
+            )
         project.sources[role].format = fmt  # type: ignore[assignment]
     for role, names in _parse_pairs(columns, "--columns").items():
         if role not in project.sources:
@@ -151,7 +159,8 @@ def _print_ingest(report: IngestReport, out: Path) -> None:
             why.add_row(role, kind, f"{n:,}")
         console.print(why)
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print("[yellow]warning:[/] ", end="")
+        console.print(warning, markup=False, highlight=False)
     extra = {k: v for k, v in report.tables.items() if k not in report.sources}
     console.print(
         "Tables: "
@@ -240,9 +249,24 @@ def demo(
     started = time.perf_counter()
     files = _generate(out / "data", people, seed, "default")
     sources = {role: SourceConfig(path=files[role]) for role in ("accounts", "crm", "transactions")}
-    with open_warehouse(out, settings=Settings()) as wh, _steps("ingest") as step:
-        report = ingest(wh, sources, on_step=step)
-    _print_ingest(report, out / "lens.duckdb")
+    with open_warehouse(out, settings=Settings()) as wh:
+        with _steps("ingest") as step:
+            report = ingest(wh, sources, on_step=step)
+        _print_ingest(report, out / "lens.duckdb")
+        resolve_started = time.perf_counter()
+        with _steps("resolve") as step:
+            resolved = resolve_stage(wh, export_dir=out, on_step=step)
+        _print_resolve(resolved, time.perf_counter() - resolve_started)
+    from customerlens.resolve.evaluate import evaluate_files
+
+    quality = evaluate_files(out / "data" / "truth.csv", out / "record_customer.csv")
+    console.print(
+        f"Against the generator's truth: pairwise F1 {quality['pairwise']['f1']:.4f}, "
+        f"B-cubed F1 {quality['bcubed']['f1']:.4f}, {quality['predicted_customers']:,} "
+        f"customers found for {quality['true_customers']:,} people, "
+        f"{quality['records_missing']} records lost.",
+        highlight=False,
+    )
     console.print(
         f"[bold green]demo finished[/] in {time.perf_counter() - started:.1f} s; "
         f"warehouse: {out / 'lens.duckdb'}",
@@ -281,6 +305,10 @@ def resolve(
     crm: FileOpt = None,
     transactions: FileOpt = None,
     config: Annotated[Path | None, typer.Option(help="customerlens.toml")] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="CSV of decided pairs: unique_id_l, unique_id_r, label"),
+    ] = None,
 ) -> None:
     """Resolve identities into customers: OUT/lens.duckdb tables and OUT/record_customer.csv.
 
@@ -294,10 +322,91 @@ def resolve(
             with _steps("ingest") as step:
                 ingest_report = ingest(wh, project.sources, project.ingest, on_step=step)
             _print_ingest(ingest_report, out)
+        if labels is not None:
+            console.print(f"Imported {import_labels_file(wh, labels):,} labelled pairs.")
         with _steps("resolve") as step:
             report = resolve_stage(wh, project.resolve, export_dir=out, on_step=step)
     _print_resolve(report, time.perf_counter() - started)
     console.print(f"Wrote {out / 'record_customer.csv'}", highlight=False)
+
+
+@app.command()
+@_handle_errors
+def review(
+    out: OutOpt,
+    limit: Annotated[int, typer.Option(min=1, help="Pairs to show.")] = 10,
+    decide: Annotated[
+        list[str] | None,
+        typer.Option("--decide", help="PAIR_ID=accept|reject, without prompting (repeatable)"),
+    ] = None,
+) -> None:
+    """Show uncertain pairs with their evidence and record accept / reject decisions.
+
+    Decisions go to the `labels` table; the next `resolve` links accepted pairs and keeps
+    rejected ones apart.
+    """
+    with open_warehouse(out, settings=Settings()) as wh:
+        if not wh.has_table("review_queue"):
+            raise ConfigError(f"{out} has no review queue: run `customerlens resolve` first.")
+        if decide:
+            for pair_id, label in _parse_pairs(decide, "--decide").items():
+                row = wh.query_df(
+                    "SELECT unique_id_l, unique_id_r FROM match_pairs WHERE pair_id = ?", [pair_id]
+                )
+                if row.empty:
+                    raise ConfigError(f"No pair {pair_id!r} in {out}; see `customerlens review`.")
+                normalised = record_decision(
+                    wh, str(row.unique_id_l[0]), str(row.unique_id_r[0]), label, pair_id=pair_id
+                )
+                console.print(f"{pair_id}: {normalised}")
+            return
+        queue = wh.query_df(
+            "SELECT pair_id, unique_id_l, unique_id_r, match_probability FROM review_queue "
+            f"LIMIT {int(limit)}"
+        )
+        console.print(f"{wh.row_count('review_queue'):,} pairs await review.")
+        interactive = console.is_terminal and console.is_interactive
+        for pair in queue.itertuples(index=False):
+            _show_pair(wh, pair)
+            if not interactive:
+                continue
+            answer = typer.prompt("[a]ccept, [r]eject, [s]kip, [q]uit", default="s")[:1].lower()
+            if answer == "q":
+                break
+            if answer in ("a", "r"):
+                record_decision(
+                    wh,
+                    str(pair.unique_id_l),
+                    str(pair.unique_id_r),
+                    "accept" if answer == "a" else "reject",
+                    pair_id=str(pair.pair_id),
+                )
+        if not interactive:
+            console.print("Record decisions with --decide PAIR_ID=accept|reject.")
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _weight(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else f"{float(value):+.1f}"
+
+
+def _show_pair(wh: Any, pair: Any) -> None:
+    evidence = explain_pair(wh, pair.unique_id_l, pair.unique_id_r)
+    table = Table(
+        title=f"pair {pair.pair_id}: {pair.unique_id_l} vs {pair.unique_id_r}, "
+        f"p = {pair.match_probability:.3f}",
+        title_justify="left",
+    )
+    for col in ("field", "left", "right", "level", "weight"):
+        table.add_column(col, justify="right" if col == "weight" else "left")
+    for row in evidence.itertuples(index=False):
+        table.add_row(
+            str(row.field), _text(row.left), _text(row.right), str(row.level), _weight(row.weight)
+        )
+    console.print(table)
 
 
 @app.command()

@@ -110,8 +110,6 @@ class ResolveOptions(BaseModel):
     cannot_link: float = Field(default=0.0, ge=0.0, lt=1.0)
     #: decision probability of a pair whose first names or birth dates disagree outright
     conflict_cap: float = Field(default=0.5, ge=0.0, le=1.0)
-    #: whether a conflict also forbids the two records from sharing a customer via others
-    conflicts_cannot_link: bool = False
     #: pairs scored below this are not kept in ``match_pairs``
     pair_floor: float = Field(default=0.01, ge=0.0, lt=1.0)
     #: country assumed for phone numbers written without an international prefix

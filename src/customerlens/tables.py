@@ -26,6 +26,10 @@ CUSTOMERS: Final = "customers"
 MATCH_PAIRS: Final = "match_pairs"
 #: pairs in the review band whose records ended in different customers
 REVIEW_QUEUE: Final = "review_queue"
+#: every comparison level of the trained model: field, gamma, label, m, u, weight
+MATCH_LEVELS: Final = "match_levels"
+#: the trained match model (Splink settings JSON), for real-time matching and audits
+MATCH_MODEL: Final = "match_model"
 #: human decisions on pairs (accept / reject), read by the next resolve
 LABELS: Final = "labels"
 #: how customer ids moved between runs: kept, merged, split, new, retired

@@ -74,6 +74,31 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _blank_lines(path: Path, offset: int) -> list[int]:
+    """Data-row numbers of blank lines, which DuckDB's CSV reader skips without counting."""
+    with path.open("rb") as handle:
+        data_has_blank = False
+        tail = b""
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            chunk = tail + block
+            if b"\n\n" in chunk or b"\n\r\n" in chunk:
+                data_has_blank = True
+                break
+            tail = chunk[-2:]
+    if not data_has_blank:
+        return []
+    blanks = []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                blanks.append(number - offset)
+    # a trailing blank line at the end of the file is no row
+    while blanks and blanks[-1] == number - offset:
+        blanks.pop()
+        number -= 1
+    return [b for b in blanks if b > 0]
+
+
 def to_arrow(result: Any) -> pa.Table:
     """An Arrow table from a DuckDB relation or cursor (DuckDB 2 renamed the fetch methods)."""
     fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
@@ -241,7 +266,8 @@ class DuckDBWarehouse:
     def table_names(self) -> list[str]:
         rows = self._run(
             "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'main' AND table_name NOT LIKE '\\_\\_tmp%' ESCAPE '\\' "
+            "WHERE table_schema = 'main' AND table_catalog = current_database() "
+            "AND table_name NOT LIKE '\\_\\_tmp%' ESCAPE '\\' "
             "ORDER BY table_name"
         ).fetchall()
         return [r[0] for r in rows]
@@ -330,7 +356,19 @@ class DuckDBWarehouse:
         if column_names:
             options.append("names = [" + ", ".join(quote_literal(n) for n in column_names) + "]")
         source = f"read_csv({quote_literal(str(path))}, {', '.join(options)})"
-        self.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT * FROM {source}")
+        try:
+            self.execute(
+                f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT * FROM {source}"
+            )
+        except WarehouseError as exc:
+            if "sniffing" not in str(exc):
+                raise
+            # mixed line endings defeat DuckDB's strict sniffer; the lenient one reads them
+            options.append("strict_mode = false")
+            source = f"read_csv({quote_literal(str(path))}, {', '.join(options)})"
+            self.execute(
+                f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT * FROM {source}"
+            )
         errors = self._run(
             f"SELECT line, error_type, error_message, csv_line FROM {quote_ident(table + '_rej')} "
             "ORDER BY line"
@@ -338,10 +376,18 @@ class DuckDBWarehouse:
         self.execute(f"DROP TABLE IF EXISTS {quote_ident(table + '_rej')}")
         self.execute(f"DROP TABLE IF EXISTS {quote_ident(table + '_scan')}")
         offset = 1 if header else 0
-        rejected = [
-            (int(line) - offset, f"{etype.lower()}: {message}", raw)
-            for line, etype, message, raw in errors
-        ]
+        by_line: dict[int, tuple[int, str, str]] = {}
+        for line, etype, message, raw in errors:
+            # DuckDB may log several errors for one line: one rejected row, reasons joined
+            row = int(line) - offset
+            if row in by_line:
+                previous = by_line[row]
+                by_line[row] = (row, f"{previous[1]}; {etype.lower()}: {message}", previous[2])
+            else:
+                by_line[row] = (row, f"{etype.lower()}: {message}", raw)
+        rejected = [by_line[k] for k in sorted(by_line)]
+        rejected += [(row, "blank line", "") for row in _blank_lines(path, offset)]
+        rejected.sort()
         return self._number_rows(table, rejected)
 
     def load_parquet(self, table: str, path: Path) -> LoadResult:

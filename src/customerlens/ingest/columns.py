@@ -16,6 +16,7 @@ from customerlens.tables import ACCOUNTS, CRM, TRANSACTIONS
 
 _CAMEL_1 = re.compile(r"([a-z0-9])([A-Z])")
 _CAMEL_2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_LETTER_DIGIT = re.compile(r"([a-zA-Z])([0-9])")
 _NON_WORD = re.compile(r"[^0-9a-zA-Z]+")
 
 
@@ -23,6 +24,7 @@ def normalise_column_name(name: str) -> str:
     """``'InvoiceNo'`` -> ``'invoice_no'``, ``' First Name '`` -> ``'first_name'``."""
     text = _CAMEL_2.sub(r"\1_\2", name.strip())
     text = _CAMEL_1.sub(r"\1_\2", text)
+    text = _LETTER_DIGIT.sub(r"\1_\2", text)
     text = _NON_WORD.sub("_", text).strip("_").lower()
     return text or "column"
 
@@ -231,8 +233,8 @@ PATTERNS: dict[str, list[tuple[str, re.Pattern[str]]]] = {
 #: Parts that make up an address when the file has no single address column.
 ADDRESS_PARTS: dict[str, list[str]] = {
     "number": ["street_number", "house_number", "house_no", "building_number", "number"],
-    "line1": ["address_1", "address_line_1", "address1", "addr1", "street", "street_name"],
-    "line2": ["address_2", "address_line_2", "address2", "addr2"],
+    "line1": ["address_1", "address_line_1", "addr_1", "street", "street_name"],
+    "line2": ["address_2", "address_line_2", "addr_2"],
 }
 
 #: Columns each role cannot do without; alternatives are given as tuples.
@@ -301,9 +303,14 @@ def map_columns(
         mapping.canonical[canonical] = column
     taken = set(mapping.canonical.values())
     by_norm: dict[str, str] = {}
+    clashes: list[tuple[str, str]] = []
     for column in columns:
         if column not in taken:
-            by_norm.setdefault(normalise_column_name(column), column)
+            norm = normalise_column_name(column)
+            if norm in by_norm:
+                clashes.append((norm, column))  # kept as an extra, never dropped
+            else:
+                by_norm[norm] = column
     for canonical, names in synonyms.items():
         if canonical in mapping.canonical:
             continue
@@ -327,7 +334,7 @@ def map_columns(
                 mapping.address_parts[part] = found[0]
         if "line1" not in mapping.address_parts:
             mapping.address_parts = {}
-    for norm, column in by_norm.items():
+    for norm, column in [*by_norm.items(), *clashes]:
         if column not in taken:
             mapping.extras[_unique_extra(norm, mapping)] = column
     _check_required(role, mapping, columns, source)

@@ -118,8 +118,10 @@ def _looks_whitespace_separated(sample: str) -> bool:
     lines = _lines(sample)
     if any(d in line for line in lines for d in ",;\t|"):
         return False
-    widths = {len(line.split()) for line in lines}
-    return len(widths) == 1 and widths.pop() > 1
+    widths = [len(line.split()) for line in lines]
+    common = max(set(widths), key=widths.count)
+    # a ragged line or two is rejected later, row by row; the layout is what most lines say
+    return common > 1 and widths.count(common) >= 0.75 * len(widths)
 
 
 def _sniff_delimiter(sample: str) -> str:

@@ -59,7 +59,7 @@ def split_full_name(full_name: str | None) -> tuple[str | None, str | None]:
     if len(tokens) == 2 and len(_bare(tokens[1])) == 1 and len(_bare(tokens[0])) > 1:
         # "Webb E." : a trailing initial means the surname came first
         return tokens[1].rstrip("."), tokens[0]
-    upper = [t for t in tokens if t.isupper() and len(t) > 1]
+    upper = [t for t in tokens if t.isupper() and len(_bare(t)) > 1]
     if len(upper) == 1 and len(upper) < len(tokens) and tokens[0] == upper[0]:
         rest = [t for t in tokens[1:] if len(_bare(t)) > 1] or tokens[1:]
         return rest[0], tokens[0]

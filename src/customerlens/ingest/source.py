@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from customerlens.config import IngestOptions, SourceConfig
-from customerlens.errors import IngestError
+from customerlens.errors import IngestError, WarehouseError
 from customerlens.ingest import parse
 from customerlens.ingest.columns import (
     CANONICAL,
@@ -72,13 +72,24 @@ def ingest_source(
     layout = inspect_file(role, source)
     report = SourceReport(role, str(layout.path))
     raw = f"raw_{role}"
-    rejected = _load(wh, raw, layout, source)
+    try:
+        rejected = _load(wh, raw, layout, source)
+    except WarehouseError as exc:
+        reason = str(exc).split("\n")[0].removeprefix("DuckDB failed: ")
+        raise IngestError(
+            f"{role}: cannot read {layout.path} as {layout.format} (delimiter "
+            f"{layout.delimiter!r}, encoding {layout.encoding}): {reason[:300]}. Check the file "
+            "(mixed line endings, stray quotes) or set format / delimiter in customerlens.toml."
+        ) from exc
     columns = [c for c in wh.columns_any(raw) if c != "__row"]
     rows = wh.row_count_any(raw)
     report.rows_read = rows + len(rejected)
     if rows == 0:
         detail = f" ({len(rejected)} line(s) could not be parsed)" if rejected else ""
-        raise IngestError(f"{role}: {layout.path} has a header but no data rows{detail}.")
+        raise IngestError(
+            f"{role}: {layout.path} has a header but no data rows{detail}. Export the data "
+            "again, or leave this source out."
+        )
     _check_parser_rejects(role, layout, report.rows_read, rejected, options)
     mapping = map_columns(role, columns, source.columns, source=str(layout.path))
     report.mapping = dict(mapping.canonical)
@@ -99,6 +110,8 @@ def ingest_source(
         f"SELECT __row, __reason, __raw FROM {typed} WHERE __reason IS NOT NULL ORDER BY __row"
     ).to_pylist()
     rejected += [(r["__row"], r["__reason"], r["__raw"]) for r in rows]
+    dropped = {r[0] for r in rejected}
+    quality = [q for q in quality if q[0] not in dropped]  # data_quality is for kept rows
     report.rows_loaded = report.rows_read - len(rejected)
     report.rejected.update(reason_kind(r[1]) for r in rejected)
     report.seconds = time.perf_counter() - started

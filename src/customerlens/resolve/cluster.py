@@ -44,6 +44,7 @@ def constrained_clusters(
     *,
     threshold: float,
     cannot_link: float = 0.05,
+    forbidden: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ClusterResult:
     """Cluster records ``0..n_records-1`` from scored pairs (``left[k]``, ``right[k]``).
 
@@ -57,6 +58,8 @@ def constrained_clusters(
         Links at or above it merge clusters.
     cannot_link : float
         A scored pair below it forbids its two records from ending in one cluster.
+    forbidden : pair of int arrays, optional
+        More cannot-link pairs, whatever their score (e.g. pairs a reviewer rejected).
     """
     parent = np.arange(n_records)
     size = np.ones(n_records, dtype=np.int64)
@@ -67,7 +70,10 @@ def constrained_clusters(
     forbid: dict[int, set[int]] = {}
     # only records that have a link strong enough to merge can ever be merged
     low = (probability < cannot_link) & (best[left] >= threshold) & (best[right] >= threshold)
-    for a, b in zip(left[low].tolist(), right[low].tolist(), strict=True):
+    extra_left, extra_right = forbidden if forbidden is not None else ([], [])
+    pairs_left = left[low].tolist() + list(np.asarray(extra_left).tolist())
+    pairs_right = right[low].tolist() + list(np.asarray(extra_right).tolist())
+    for a, b in zip(pairs_left, pairs_right, strict=True):
         forbid.setdefault(a, set()).add(b)
         forbid.setdefault(b, set()).add(a)
 

@@ -7,6 +7,7 @@ golden records. Writes ``record_customer``, ``customers``, ``match_pairs``, ``re
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from customerlens.errors import CustomerLensError
 from customerlens.resolve.blocking_recall import estimate_blocking_recall
 from customerlens.resolve.cluster import constrained_clusters
 from customerlens.resolve.decide import apply_conflicts
+from customerlens.resolve.explain import levels_table
 from customerlens.resolve.golden import golden_sql
+from customerlens.resolve.labels import MATCH, NON_MATCH, ensure_labels_table, latest_labels
 from customerlens.resolve.model import SplinkScorer
 from customerlens.resolve.stable_ids import assign_ids
 from customerlens.resolve.standardise import standardise
@@ -30,6 +33,8 @@ from customerlens.tables import (
     CUSTOMER_ID_HISTORY,
     CUSTOMERS,
     LABELS,
+    MATCH_LEVELS,
+    MATCH_MODEL,
     MATCH_PAIRS,
     RECORD_CUSTOMER,
     RECORDS,
@@ -53,6 +58,7 @@ class ResolveReport:
     id_changes: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] | None = None
 
 
 def resolve(
@@ -98,7 +104,9 @@ def resolve(
     )
     lap("score")
     step("clustering")
-    clusters, best = _cluster(ids, pairs, options)
+    labels = latest_labels(wh)
+    report.metrics["labels"] = {str(k): int(v) for k, v in labels["label"].value_counts().items()}
+    clusters, best = _cluster(ids, pairs, labels, options)
     lap("cluster")
     step("assigning stable customer ids")
     previous = (
@@ -113,6 +121,10 @@ def resolve(
     lap("stable_ids")
     step("writing tables")
     _write(wh, record_customer, pairs, history, options, run.run_id)
+    if report.model is not None:
+        wh.write_table(MATCH_LEVELS, levels_table(report.model))
+        wh.write_table(MATCH_MODEL, pd.DataFrame({"run_id": [run.run_id],
+                                                  "model": [json.dumps(report.model)]}))
     if export_dir is not None:
         export_dir.mkdir(parents=True, exist_ok=True)
         wh.execute(
@@ -161,6 +173,7 @@ def _score(
     )
     report.metrics["blocking_recall_estimate"] = None if recall is None else round(recall, 4)
     report.metrics["blocking_recall_basis_pairs"] = basis
+    report.model = scorer.model_
     report.metrics["model"] = {
         "fields": scorer.present_,
         "em_sessions": scorer.em_sessions_,
@@ -183,18 +196,21 @@ def _no_pairs() -> pa.Table:
 
 
 def _cluster(
-    ids: list[str], pairs: pa.Table, options: ResolveOptions
+    ids: list[str], pairs: pa.Table, labels: pd.DataFrame, options: ResolveOptions
 ) -> tuple[pd.DataFrame, np.ndarray]:
     index = pd.Index(ids)
     left = index.get_indexer(pairs.column("unique_id_l").to_pylist())
     right = index.get_indexer(pairs.column("unique_id_r").to_pylist())
     probability = pairs.column("decision_probability").to_numpy()
-    if options.conflicts_cannot_link:
-        # a conflict forbids sharing a customer, whatever else the pair agrees on
-        no_conflict = ~pairs.column("conflict").to_numpy(zero_copy_only=False)
-        probability = np.where(
-            no_conflict, probability, np.minimum(probability, options.cannot_link / 2)
-        )
+    label_left = index.get_indexer(pd.Index(labels["unique_id_l"]))
+    label_right = index.get_indexer(pd.Index(labels["unique_id_r"]))
+    known = (label_left >= 0) & (label_right >= 0)
+    accepted = known & (labels["label"] == MATCH).to_numpy()
+    rejected = known & (labels["label"] == NON_MATCH).to_numpy()
+    # a reviewer's match is a certain link; a non-match a certain cannot-link
+    left = np.concatenate([left, label_left[accepted]])
+    right = np.concatenate([right, label_right[accepted]])
+    probability = np.concatenate([probability, np.ones(int(accepted.sum()))])
     result = constrained_clusters(
         len(ids),
         left,
@@ -202,6 +218,7 @@ def _cluster(
         probability,
         threshold=options.auto_threshold,
         cannot_link=options.cannot_link,
+        forbidden=(label_left[rejected], label_right[rejected]),
     )
     clusters = pd.DataFrame({"unique_id": ids, "cluster": result.labels})
     return clusters, result.best_link
@@ -238,6 +255,7 @@ def _write(
     options: ResolveOptions,
     run_id: str,
 ) -> None:
+    ensure_labels_table(wh)
     wh.write_table(RECORD_CUSTOMER, record_customer)
     with wh.temporary_view("__pairs", pairs):
         wh.create_table_as(
@@ -253,6 +271,8 @@ def _write(
         JOIN {RECORD_CUSTOMER} r ON r.source || ':' || r.record_id = p.unique_id_r
         WHERE p.decision_probability >= {options.review_threshold}
           AND l.customer_id <> r.customer_id
+          AND NOT EXISTS (SELECT 1 FROM {LABELS} d WHERE d.unique_id_l = p.unique_id_l
+                          AND d.unique_id_r = p.unique_id_r)
         ORDER BY p.match_probability DESC
     """,
     )
@@ -262,11 +282,7 @@ def _write(
         old = wh.query_df(f"SELECT * FROM {CUSTOMER_ID_HISTORY}")
         stamped = pd.concat([old, stamped], ignore_index=True)
     wh.write_table(CUSTOMER_ID_HISTORY, stamped)
-    if not wh.has_table(LABELS):
-        wh.execute(
-            f"CREATE TABLE {LABELS} (pair_id VARCHAR, unique_id_l VARCHAR, unique_id_r VARCHAR, "
-            "label VARCHAR, decided_at TIMESTAMP, decided_by VARCHAR)"
-        )
+    ensure_labels_table(wh)
 
 
 def _summarise(wh: DuckDBWarehouse, report: ResolveReport, history: pd.DataFrame) -> None:

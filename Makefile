@@ -30,6 +30,7 @@ check: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py
+	cd benchmarks && ../$(BIN)/python bench_resolve.py
 
 clean:
 	rm -rf demo .pytest_cache .mypy_cache .ruff_cache

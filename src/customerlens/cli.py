@@ -345,6 +345,8 @@ def review(
     Decisions go to the `labels` table; the next `resolve` links accepted pairs and keeps
     rejected ones apart.
     """
+    if not (out / "lens.duckdb").exists():
+        raise ConfigError(f"No warehouse in {out}: run `customerlens resolve` first.")
     with open_warehouse(out, settings=Settings()) as wh:
         if not wh.has_table("review_queue"):
             raise ConfigError(f"{out} has no review queue: run `customerlens resolve` first.")

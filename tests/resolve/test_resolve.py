@@ -172,3 +172,35 @@ def test_resolve_needs_ingest(tmp_path: Path) -> None:
 def test_bad_thresholds() -> None:
     with pytest.raises(ValueError, match="thresholds"):
         ResolveOptions(auto_threshold=0.8, review_threshold=0.85)
+
+
+def test_review_decisions_change_the_next_resolve(resolved: Path, tmp_path: Path) -> None:
+    from customerlens.resolve.labels import record_decision
+
+    copy = tmp_path / "lens.duckdb"
+    copy.write_bytes((resolved / "lens.duckdb").read_bytes())
+    with DuckDBWarehouse(copy) as wh:
+        queued = wh.query_df("SELECT unique_id_l, unique_id_r FROM review_queue LIMIT 1")
+        merged = wh.query_df(
+            "SELECT p.unique_id_l, p.unique_id_r FROM match_pairs p "
+            "JOIN record_customer l ON l.source || ':' || l.record_id = p.unique_id_l "
+            "JOIN record_customer r ON r.source || ':' || r.record_id = p.unique_id_r "
+            "WHERE l.customer_id = r.customer_id ORDER BY p.match_probability LIMIT 1"
+        )
+        assert len(queued) == 1 and len(merged) == 1
+        accept = (queued.unique_id_l[0], queued.unique_id_r[0])
+        reject = (merged.unique_id_l[0], merged.unique_id_r[0])
+        record_decision(wh, *accept, "accept")
+        record_decision(wh, *reject, "reject")
+        report = resolve(wh)
+        ids = dict(wh.query_df(
+            "SELECT source || ':' || record_id AS uid, customer_id FROM record_customer"
+        ).itertuples(index=False, name=None))
+        still_queued = wh.scalar(
+            "SELECT count(*) FROM review_queue WHERE unique_id_l = ? AND unique_id_r = ?",
+            list(accept),
+        )
+    assert ids[accept[0]] == ids[accept[1]]  # accepted: one customer now
+    assert ids[reject[0]] != ids[reject[1]]  # rejected: kept apart, even through others
+    assert still_queued == 0
+    assert report.metrics["labels"] == {"match": 1, "non_match": 1}

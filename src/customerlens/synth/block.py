@@ -179,7 +179,11 @@ def _guest_fields(world: World, guest: Int, rng: np.random.Generator, rates: Rat
 
 def simulate(rng: np.random.Generator, rates: Rates, lex: Lexicon, cat: Catalogue,
              registries: Registries) -> tuple[World, Int, Int, Int]:
-    """Simulate a full block; return the world and (order of) lines: order, product, qty, price."""
+    """Simulate a full block.
+
+    Returns the world and the order lines as arrays: order index, product index, and a (2, n)
+    array of quantity and unit price in pence.
+    """
     hh = make_households(rng, BLOCK_SIZE, rates)
     first = first_districts(rng, hh.n_households, lex)
     people = make_people(rng, hh, region_of(first, lex), rates, lex)

@@ -75,6 +75,19 @@ def generate_shop(
     arguments give byte-identical files, and a larger ``people`` with the same seed and
     difficulty contains the records of the smaller one unchanged (same ids, same values).
 
+    Files (UTF-8, header row, comma separated, quoted only where needed; empty = missing):
+
+    * ``accounts.csv`` -- customer_id (``A0000123``), first_name, surname, email, phone,
+      postcode, address, date_of_birth (ISO), signup_date (ISO); sorted by customer_id.
+    * ``crm.csv`` -- crm_id (``C000045``), full_name, email, phone, address, postcode.
+    * ``transactions.csv`` -- one row per purchased item: event_time (``YYYY-MM-DD HH:MM:SS``),
+      session_id (``S00001234``, one per order), product_id, category_id, category_code, brand,
+      price (2 decimals), quantity, customer_id (registered orders) or guest_first_name,
+      guest_surname, guest_postcode, guest_email (guest orders). Orders fall in 2023-2024 and
+      are sorted by time within each block of 10,000 people, not across blocks.
+    * ``truth.csv`` -- source, record_id, person_id: one row per account, CRM entry and guest
+      session. Only for evaluation.
+
     Parameters
     ----------
     people : int
@@ -110,6 +123,7 @@ def generate_shop(
     writers = {name: CsvAppender(out / f".{name}.csv.partial", cols)
                for name, cols in COLUMNS.items()}
     guest_sessions = orders = 0
+    done = False
     try:
         n_blocks = -(-int(people) // BLOCK_SIZE)
         for b in range(n_blocks):
@@ -125,9 +139,12 @@ def generate_shop(
             orders += block.orders
             if progress is not None:
                 progress(b * BLOCK_SIZE + keep, int(people))
+        done = True
     finally:
         for w in writers.values():
             w.close()
+            if not done:  # never leave half-written files behind
+                w.path.unlink(missing_ok=True)
     for name, w in writers.items():
         os.replace(w.path, final[name])
     return ShopSummary(

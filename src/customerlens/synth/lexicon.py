@@ -21,10 +21,10 @@ Int = npt.NDArray[np.int64]
 Float = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
 
-ORIGINS = ("gb", "wal", "sco", "iri", "sas", "eeu", "eas", "afr")
+ORIGINS = ("gb", "wal", "sco", "iri", "sam", "sah", "eeu", "eas", "afr")
 REGIONS = ("eng", "lon", "mid", "wal", "sco", "ni")
 # First-name pools; households of South Asian / East European surname mostly use their own.
-POOL_GENERAL, POOL_SOUTH_ASIAN, POOL_EAST_EUROPEAN = 0, 1, 2
+POOL_GENERAL, POOL_MUSLIM, POOL_HINDU_SIKH, POOL_EAST_EUROPEAN = 0, 1, 2, 3
 COHORT_BOUNDS = (1965, 1990)  # birth years splitting the three first-name cohorts
 
 HEAD_SHARE = 0.62  # share of people whose surname comes from the hand-written head
@@ -133,8 +133,10 @@ class Lexicon:
 def _first_names() -> FirstNames:
     general = {g: _rows(t) for g, t in enumerate((fn.MALE, fn.FEMALE))}
     special = {
-        (0, POOL_SOUTH_ASIAN): _rows(fn.SOUTH_ASIAN_MALE),
-        (1, POOL_SOUTH_ASIAN): _rows(fn.SOUTH_ASIAN_FEMALE),
+        (0, POOL_MUSLIM): _rows(fn.MUSLIM_MALE),
+        (1, POOL_MUSLIM): _rows(fn.MUSLIM_FEMALE),
+        (0, POOL_HINDU_SIKH): _rows(fn.HINDU_SIKH_MALE),
+        (1, POOL_HINDU_SIKH): _rows(fn.HINDU_SIKH_FEMALE),
         (0, POOL_EAST_EUROPEAN): _rows(fn.EAST_EUROPEAN_MALE),
         (1, POOL_EAST_EUROPEAN): _rows(fn.EAST_EUROPEAN_FEMALE),
     }

@@ -13,7 +13,8 @@ from customerlens.synth.lexicon import (
     ORIGINS,
     POOL_EAST_EUROPEAN,
     POOL_GENERAL,
-    POOL_SOUTH_ASIAN,
+    POOL_HINDU_SIKH,
+    POOL_MUSLIM,
     Bool,
     Int,
     Lexicon,
@@ -27,8 +28,10 @@ SINGLE, COUPLE, SINGLE_PARENT, FLATSHARE, FAMILY = 0, 1, 2, 3, 4
 MALE, FEMALE = 0, 1
 
 MIDDLE_NAME_SHARE = 0.6
-OWN_POOL_SHARE = 0.85  # households of South Asian / East European origin using that name pool
-_SAS, _EEU = ORIGINS.index("sas"), ORIGINS.index("eeu")
+OWN_POOL_SHARE = 0.85  # households of South Asian / East European origin naming from own pool
+# surname origin -> first-name pool used by most such households
+_OWN_POOL = {ORIGINS.index("sam"): POOL_MUSLIM, ORIGINS.index("sah"): POOL_HINDU_SIKH,
+             ORIGINS.index("eeu"): POOL_EAST_EUROPEAN}
 _MARRIAGE_FROM, _MARRIAGE_TO = day("2012-06-01"), day("2024-10-01")
 
 
@@ -197,9 +200,8 @@ def _first_names(
 ) -> tuple[Int, Int]:
     n = hh.n_people
     u = rng.random(n)
-    pool = np.where((origin == _SAS) & (u < OWN_POOL_SHARE), POOL_SOUTH_ASIAN,
-                    np.where((origin == _EEU) & (u < OWN_POOL_SHARE), POOL_EAST_EUROPEAN,
-                             POOL_GENERAL)).astype(np.int64)
+    own = np.array([_OWN_POOL.get(int(o), POOL_GENERAL) for o in range(len(ORIGINS))])[origin]
+    pool = np.where(u < OWN_POOL_SHARE, own, POOL_GENERAL).astype(np.int64)
     year = 1970 + dob / YEAR
     cohort = ((year >= 1965).astype(np.int64) + (year >= 1990)).astype(np.int64)
     first = lex.first.draw(rng, gender, pool, cohort)

@@ -31,13 +31,35 @@ def int_keys(values: npt.NDArray[np.int64]) -> U64:
 
 
 class UniqueKeys:
-    """Keys handed out so far; :meth:`settle` makes a block's values unique against them."""
+    """Keys handed out so far; :meth:`settle` makes a block's values unique against them.
+
+    Keys are kept as a few sorted arrays of decreasing size (merged like a binary counter), so
+    lookups stay cheap and adding a block never re-sorts everything seen so far.
+    """
 
     def __init__(self) -> None:
-        self._taken: U64 = np.empty(0, dtype=np.uint64)
+        self._levels: list[U64] = []
 
     def __len__(self) -> int:
-        return len(self._taken)
+        return sum(len(level) for level in self._levels)
+
+    def __contains__(self, key: object) -> bool:
+        return bool(self._taken(np.array([key], dtype=np.uint64))[0])
+
+    def _taken(self, keys: U64) -> npt.NDArray[np.bool_]:
+        order = np.argsort(keys)  # sorted queries make searchsorted cache-friendly
+        ordered = keys[order]
+        found = np.zeros(len(keys), dtype=bool)
+        for level in self._levels:
+            found[order] |= _in_sorted(ordered, level)
+        return found
+
+    def _add(self, keys: U64) -> None:
+        """Add sorted keys that are new and distinct."""
+        self._levels.append(keys)
+        while len(self._levels) > 1 and len(self._levels[-2]) <= 2 * len(self._levels[-1]):
+            newest, older = self._levels.pop(), self._levels.pop()
+            self._levels.append(_merge(older, newest))
 
     def settle(
         self,
@@ -57,24 +79,34 @@ class UniqueKeys:
             ``redraw(positions, round)`` returns new candidates for ``values[positions]``.
         """
         values = values.copy()
-        taken = self._taken
+        accepted: U64 = np.empty(0, dtype=np.uint64)
         pending = np.arange(len(values), dtype=np.int64)
         for round_ in range(MAX_ROUNDS):
             keys = key(values[pending])
-            clash = _in_sorted(keys, taken)
-            _, first = np.unique(keys, return_index=True)
-            repeat = np.ones(len(keys), dtype=bool)
-            repeat[first] = False
-            clash |= repeat
-            taken = np.union1d(taken, keys[~clash])
+            clash = self._taken(keys) | _in_sorted(keys, accepted) | _repeats(keys)
+            accepted = _merge(accepted, np.sort(keys[~clash]))
             pending = pending[clash]
             if len(pending) == 0:
                 break
             values[pending] = redraw(pending, round_)
         else:
             raise RuntimeError("could not draw unique values; the value space is too small")
-        self._taken = taken
+        self._add(accepted)
         return values
+
+
+def _merge(a: U64, b: U64) -> U64:
+    """Merge two sorted, disjoint key arrays (timsort merges the two runs in linear time)."""
+    return np.sort(np.concatenate([a, b]), kind="stable")
+
+
+def _repeats(keys: U64) -> npt.NDArray[np.bool_]:
+    """True for every key equal to one earlier in the array (the first occurrence wins)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    out = np.zeros(len(keys), dtype=bool)
+    out[order[1:]] = ordered[1:] == ordered[:-1]
+    return out
 
 
 def _in_sorted(keys: U64, sorted_keys: U64) -> npt.NDArray[np.bool_]:

@@ -321,9 +321,9 @@ Jill 4 2 0.1
 Sally 4 4 0.3
 """
 
-# Names for households whose surname is of South Asian or East European origin. Cohorts matter
-# less here, so one weight per name.
-SOUTH_ASIAN_MALE = """
+# Names for households whose surname is South Asian (Muslim or Hindu / Sikh naming traditions)
+# or East European. Cohorts matter less here, so one weight per name.
+MUSLIM_MALE = """
 Mohammed 14
 Muhammad 12
 Mohammad 6
@@ -335,6 +335,43 @@ Omar 4
 Bilal 3
 Usman 3
 Amir 3
+Zain 3
+Yusuf 3
+Ibrahim 3
+Adam 2
+Ayaan 2
+Tariq 2
+Kamran 2
+Faisal 2
+Asif 2
+Abdul 3
+Hamza 3
+"""
+
+MUSLIM_FEMALE = """
+Fatima 8
+Aisha 7
+Ayesha 5
+Zara 5
+Maryam 5
+Amina 4
+Sana 3
+Shabana 2
+Nusrat 1.5
+Parveen 2
+Rukhsana 1.5
+Noor 3
+Hana 3
+Zainab 3
+Samina 2
+Yasmin 2
+Nadia 2
+Saima 2
+Iqra 2
+Khadija 2
+"""
+
+HINDU_SIKH_MALE = """
 Raj 3
 Sanjay 3
 Vijay 2
@@ -349,25 +386,19 @@ Jaspreet 2
 Manpreet 1.5
 Kamal 1.5
 Nikhil 1.5
-Zain 3
-Yusuf 3
-Ibrahim 3
-Adam 2
-Ayaan 2
-Aryan 2
 Ravi 2
 Ashok 2
-Tariq 2
+Aryan 2
+Rajesh 2
+Deepak 2
+Vikram 1.5
+Sandeep 2
+Jaswinder 1.5
+Dev 1.5
+Krishna 1
 """
 
-SOUTH_ASIAN_FEMALE = """
-Fatima 8
-Aisha 7
-Ayesha 5
-Zara 5
-Maryam 5
-Amina 4
-Sana 3
+HINDU_SIKH_FEMALE = """
 Priya 5
 Anjali 3
 Neha 3
@@ -375,22 +406,21 @@ Pooja 3
 Sunita 2
 Asha 2
 Nisha 3
-Shabana 2
-Nusrat 1.5
-Parveen 2
 Simran 3
 Harpreet 2
 Gurpreet 1.5
 Jaspreet 1.5
 Manpreet 1.5
-Rukhsana 1.5
-Noor 3
-Hana 3
-Zainab 3
-Samina 2
 Kiran 2
 Sonia 2
 Leela 1
+Meera 2
+Divya 2
+Rani 1
+Kavita 2
+Rekha 1.5
+Anita 2
+Shreya 1.5
 """
 
 EAST_EUROPEAN_MALE = """

@@ -132,12 +132,13 @@ YO York eng 5 01904 1-62
 
 # Multipliers on surname-origin weights by region (origins not listed keep weight 1).
 REGION_ORIGIN_WEIGHT: dict[str, dict[str, float]] = {
-    "eng": {"wal": 0.9, "sco": 0.7, "sas": 0.7, "eeu": 1.2},
-    "lon": {"wal": 0.5, "sco": 0.5, "sas": 2.0, "eeu": 2.0, "eas": 3.0, "afr": 5.0, "iri": 1.3},
-    "mid": {"wal": 0.5, "sco": 0.5, "sas": 5.0, "eeu": 1.5, "afr": 1.5},
-    "wal": {"wal": 3.5, "sco": 0.4, "sas": 0.4, "iri": 0.6},
-    "sco": {"wal": 0.2, "sco": 5.0, "iri": 1.5, "sas": 0.4},
-    "ni": {"wal": 0.2, "sco": 2.5, "iri": 8.0, "sas": 0.1, "eeu": 0.8},
+    "eng": {"wal": 0.9, "sco": 0.7, "sam": 0.7, "sah": 0.7, "eeu": 1.2},
+    "lon": {"wal": 0.5, "sco": 0.5, "sam": 2.0, "sah": 2.0, "eeu": 2.0, "eas": 3.0, "afr": 5.0,
+            "iri": 1.3},
+    "mid": {"wal": 0.5, "sco": 0.5, "sam": 5.0, "sah": 5.0, "eeu": 1.5, "afr": 1.5},
+    "wal": {"wal": 3.5, "sco": 0.4, "sam": 0.4, "sah": 0.4, "iri": 0.6},
+    "sco": {"wal": 0.2, "sco": 5.0, "iri": 1.5, "sam": 0.4, "sah": 0.4},
+    "ni": {"wal": 0.2, "sco": 2.5, "iri": 8.0, "sam": 0.1, "sah": 0.1, "eeu": 0.8},
 }
 
 # Inward codes never use these letters in their last two positions.

@@ -2,8 +2,9 @@
 
 ``HEAD`` columns: ``surname  weight  origin``; the weight is roughly bearers per 100,000 people
 in Great Britain. ``origin`` drives regional frequencies (Welsh names in Wales, ...) and the
-first-name pool of a household: gb (general British), wal, sco, iri (Irish), sas (South Asian),
-eeu (East European), eas (East Asian), afr (West African).
+first-name pool of a household: gb (general British), wal, sco, iri (Irish), sam (South Asian,
+mostly Muslim naming), sah (South Asian, Hindu / Sikh naming), eeu (East European), eas (East
+Asian), afr (West African).
 The tail is built from syllable patterns (``TAIL_*``) into tens of thousands of plausible
 English-looking surnames, each individually rare.
 """
@@ -34,7 +35,7 @@ Hall 210 gb
 Lewis 200 wal
 Harris 200 gb
 Clarke 200 gb
-Patel 200 sas
+Patel 200 sah
 Jackson 190 gb
 Wood 190 gb
 Turner 180 gb
@@ -74,13 +75,13 @@ Murphy 110 iri
 Miller 108 gb
 Cox 106 gb
 Richards 105 gb
-Khan 105 sas
+Khan 105 sam
 Marshall 100 gb
 Anderson 100 sco
 Simpson 98 gb
 Ellis 98 gb
 Adams 97 gb
-Singh 96 sas
+Singh 96 sah
 Wilkinson 94 gb
 Foster 93 gb
 Chapman 92 gb
@@ -89,9 +90,9 @@ Webb 91 gb
 Rogers 90 gb
 Gray 89 gb
 Mason 88 gb
-Ali 88 sas
+Ali 88 sam
 Hunt 87 gb
-Hussain 87 sas
+Hussain 87 sam
 Campbell 86 sco
 Matthews 85 gb
 Owen 85 wal
@@ -183,25 +184,25 @@ Woźniak 7 eeu
 Dąbrowski 6 eeu
 Popescu 8 eeu
 Ionescu 5 eeu
-Ahmed 70 sas
-Shah 45 sas
-Rahman 40 sas
-Islam 30 sas
-Iqbal 30 sas
-Akhtar 30 sas
-Mahmood 30 sas
-Sharma 30 sas
-Kumar 35 sas
-Gill 35 sas
-Chauhan 15 sas
-Mistry 15 sas
-Chowdhury 15 sas
-Miah 20 sas
-Uddin 20 sas
-Mirza 10 sas
-Malik 25 sas
-Qureshi 12 sas
-Bibi 8 sas
+Ahmed 70 sam
+Shah 45 sam
+Rahman 40 sam
+Islam 30 sam
+Iqbal 30 sam
+Akhtar 30 sam
+Mahmood 30 sam
+Sharma 30 sah
+Kumar 35 sah
+Gill 35 sah
+Chauhan 15 sah
+Mistry 15 sah
+Chowdhury 15 sam
+Miah 20 sam
+Uddin 20 sam
+Mirza 10 sam
+Malik 25 sam
+Qureshi 12 sam
+Bibi 8 sam
 Chen 20 eas
 Wang 15 eas
 Li 15 eas

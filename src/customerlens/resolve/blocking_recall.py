@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -47,6 +49,8 @@ def estimate_blocking_recall(
     """
     full = records.select(columns)
     con = duckdb.connect()
+    spill = Path(tempfile.gettempdir()) / "customerlens-splink"
+    con.execute(f"SET temp_directory = '{spill}'").fetchall()
     con.register("__full", full)
     sample = to_arrow(
         con.sql(

@@ -4,7 +4,7 @@ Fellegi-Sunter treats fields as independent given the match status, which househ
 two members share surname, address, postcode, often a landline and sometimes an email, so
 their pair can score above the auto-merge threshold although their first names differ. The
 veto is narrow on purpose: a pair is a *conflict* when the first names disagree outright (both
-present, and no level — exact, nickname, initial, typo, sound, swapped order — matched) and
+present, and no level — exact, swapped order, nickname, typo, sound, initial — matched) and
 nothing person-specific agrees (no positive date-of-birth evidence, no configured exact
 identifier such as a national id or loyalty card). Everything such a pair agrees on can be
 shared by a household. A typo-ridden first name with a matching birth date is not a conflict.
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+
+from customerlens.resolve.comparisons import FIRST_NAME_WEAK_LEVELS
 
 
 def apply_conflicts(pairs: pa.Table, cap: float, person_fields: list[str]) -> pa.Table:
@@ -40,7 +42,7 @@ def apply_conflicts(pairs: pa.Table, cap: float, person_fields: list[str]) -> pa
             column = f"mw_{field}"
             if column in pairs.column_names:
                 personal += np.nan_to_num(pairs.column(column).to_numpy(zero_copy_only=False))
-        conflict = (first == 0) & (personal <= 0)
+        conflict = np.isin(first, FIRST_NAME_WEAK_LEVELS) & (personal <= 0)
     decision = np.where(conflict, np.minimum(probability, cap), probability)
     return pairs.append_column("conflict", pa.array(conflict)).append_column(
         "decision_probability", pa.array(decision)

@@ -34,9 +34,16 @@ def levels_table(model: dict[str, Any]) -> pd.DataFrame:
                 gamma = len(non_null) - 1 - non_null.index(level)
                 m, u = level.get("m_probability"), level.get("u_probability")
             weight = math.log2(m / u) if m and u else None
-            rows.append({"field": field, "gamma": gamma,
-                         "label": level.get("label_for_charts") or level["sql_condition"],
-                         "m_probability": m, "u_probability": u, "weight": weight})
+            rows.append(
+                {
+                    "field": field,
+                    "gamma": gamma,
+                    "label": level.get("label_for_charts") or level["sql_condition"],
+                    "m_probability": m,
+                    "u_probability": u,
+                    "weight": weight,
+                }
+            )
     return pd.DataFrame(rows).drop_duplicates(["field", "gamma"])
 
 
@@ -63,11 +70,13 @@ def explain_pair(wh: DuckDBWarehouse, unique_id_l: str, unique_id_r: str) -> pd.
         match = levels[(levels["field"] == field) & (levels["gamma"] == int(gamma))]
         weight = row.get(f"mw_{field}", 0.0) + (row.get(f"mw_tf_adj_{field}") or 0.0)
         column = {"dob": "date_of_birth"}.get(field, field)
-        out.append({
-            "field": field,
-            "left": getattr(values.get(unique_id_l), column, None),
-            "right": getattr(values.get(unique_id_r), column, None),
-            "level": match["label"].iloc[0] if not match.empty else str(gamma),
-            "weight": None if pd.isna(weight) else round(float(weight), 2),
-        })
+        out.append(
+            {
+                "field": field,
+                "left": getattr(values.get(unique_id_l), column, None),
+                "right": getattr(values.get(unique_id_r), column, None),
+                "level": match["label"].iloc[0] if not match.empty else str(gamma),
+                "weight": None if pd.isna(weight) else round(float(weight), 2),
+            }
+        )
     return pd.DataFrame(out)

@@ -18,9 +18,19 @@ from customerlens.warehouse import DuckDBWarehouse
 
 MATCH, NON_MATCH = "match", "non_match"
 _ALIASES = {
-    "match": MATCH, "accept": MATCH, "accepted": MATCH, "1": MATCH, "yes": MATCH,
-    "true": MATCH, "non_match": NON_MATCH, "reject": NON_MATCH, "rejected": NON_MATCH,
-    "0": NON_MATCH, "no": NON_MATCH, "false": NON_MATCH, "nonmatch": NON_MATCH,
+    "match": MATCH,
+    "accept": MATCH,
+    "accepted": MATCH,
+    "1": MATCH,
+    "yes": MATCH,
+    "true": MATCH,
+    "non_match": NON_MATCH,
+    "reject": NON_MATCH,
+    "rejected": NON_MATCH,
+    "0": NON_MATCH,
+    "no": NON_MATCH,
+    "false": NON_MATCH,
+    "nonmatch": NON_MATCH,
 }
 LABEL_COLUMNS = ("pair_id", "unique_id_l", "unique_id_r", "label", "decided_at", "decided_by")
 
@@ -34,7 +44,11 @@ def ensure_labels_table(wh: DuckDBWarehouse) -> None:
 
 
 def record_decision(
-    wh: DuckDBWarehouse, unique_id_l: str, unique_id_r: str, label: str, who: str = "cli",
+    wh: DuckDBWarehouse,
+    unique_id_l: str,
+    unique_id_r: str,
+    label: str,
+    who: str = "cli",
     pair_id: str | None = None,
 ) -> str:
     """Store one decision (the latest decision on a pair wins); returns the normalised label."""
@@ -63,8 +77,9 @@ def import_labels_file(wh: DuckDBWarehouse, path: Path) -> int:
         )
     for n, row in enumerate(df.itertuples(index=False), start=1):
         try:
-            record_decision(wh, str(row.unique_id_l), str(row.unique_id_r), str(row.label),
-                            who=path.name)
+            record_decision(
+                wh, str(row.unique_id_l), str(row.unique_id_r), str(row.label), who=path.name
+            )
         except IngestError as exc:
             raise IngestError(f"{path}, row {n}: {exc}") from exc
     return len(df)

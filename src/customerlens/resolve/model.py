@@ -8,11 +8,14 @@ state ends in ``_``, ``predict`` checks it was fitted.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import splink.logging as splink_logging
 from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.internals.exceptions import EMTrainingException
@@ -30,6 +33,12 @@ from customerlens.resolve.comparisons import (
 from customerlens.warehouse import to_arrow
 
 log = logging.getLogger(__name__)
+
+
+def _distinct_share(column: pa.ChunkedArray) -> float:
+    """Distinct values per non-null value: near 1 for identifiers, near 0 for categories."""
+    present = len(column) - column.null_count
+    return len(pc.unique(column.drop_null())) / present if present else 0.0
 
 
 class NotFittedError(CustomerLensError):
@@ -90,11 +99,13 @@ class SplinkScorer:
         """Columns of the records the model reads."""
         return ["unique_id", *MODEL_COLUMNS, *self._extras]
 
-    def _settings(self, present: set[str]) -> SettingsCreator:
+    def _settings(self, present: set[str], identifiers: set[str]) -> SettingsCreator:
         return SettingsCreator(
             link_type="dedupe_only",
             comparisons=comparisons(present, self._extras),
-            blocking_rules_to_generate_predictions=prediction_rules(present, self._extras),
+            blocking_rules_to_generate_predictions=prediction_rules(
+                present, self._extras, identifiers
+            ),
             retain_matching_columns=True,
             retain_intermediate_calculation_columns=True,
         )
@@ -105,6 +116,9 @@ class SplinkScorer:
             raise CustomerLensError(f"records lack the columns {missing} the model reads.")
         # one scratch connection per linker: Splink caches term frequencies per connection
         con = duckdb.connect()
+        # spill to the system temp dir, not a .tmp folder in the user's working directory
+        spill = Path(tempfile.gettempdir()) / "customerlens-splink"
+        con.execute(f"SET temp_directory = '{spill}'").fetchall()
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}").fetchall()
         if self.memory_limit:
@@ -127,7 +141,12 @@ class SplinkScorer:
                 "No identifying field (name, email, phone, postcode, address, date of birth) "
                 "has any value: every record is a customer of its own."
             )
-        linker = self._linker(records, self._settings(present))
+        identifiers = {
+            column
+            for column, kind in self._extras.items()
+            if kind == "exact" and _distinct_share(records.column(column)) >= 0.5
+        }
+        linker = self._linker(records, self._settings(present, identifiers))
         started = time.perf_counter()
         linker.training.estimate_probability_two_random_records_match(
             rules(PRIOR_KEYS, present) or rules(BLOCKING_KEYS, present)[:1],

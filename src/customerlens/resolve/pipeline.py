@@ -123,8 +123,9 @@ def resolve(
     _write(wh, record_customer, pairs, history, options, run.run_id)
     if report.model is not None:
         wh.write_table(MATCH_LEVELS, levels_table(report.model))
-        wh.write_table(MATCH_MODEL, pd.DataFrame({"run_id": [run.run_id],
-                                                  "model": [json.dumps(report.model)]}))
+        wh.write_table(
+            MATCH_MODEL, pd.DataFrame({"run_id": [run.run_id], "model": [json.dumps(report.model)]})
+        )
     if export_dir is not None:
         export_dir.mkdir(parents=True, exist_ok=True)
         wh.execute(

@@ -172,7 +172,7 @@ def _samples(wh: DuckDBWarehouse) -> dict[str, list[dict[str, Any]]]:
                    AS linked
         FROM customers c JOIN record_customer rc USING (customer_id)
         JOIN records r USING (source, record_id)
-        WHERE c.records > 1 GROUP BY ALL ORDER BY hash(c.customer_id) LIMIT 10
+        WHERE c.records > 1 GROUP BY 1, 2, 3, 4, 5 ORDER BY hash(c.customer_id) LIMIT 10
     """)
     review = wh.query_df("""
         SELECT q.match_probability, q.unique_id_l, q.unique_id_r,
@@ -242,11 +242,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             print(f"== {name}", flush=True)
             results.append(run_case(name, sources, truth, work))
             print(_markdown(results[-1:]), flush=True)
-    args.results.mkdir(parents=True, exist_ok=True)
-    stamp = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "people": args.people, "cases": results}
-    (args.results / "resolve.json").write_text(json.dumps(stamp, indent=2, default=str) + "\n")
-    (args.results / "resolve.md").write_text(_markdown(results))
+            _save(args.results, args.people, results)
     return results
+
+
+def _save(folder: Path, people: int, results: list[dict[str, Any]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "people": people, "cases": results}
+    (folder / "resolve.json").write_text(json.dumps(stamp, indent=2, default=str) + "\n")
+    (folder / "resolve.md").write_text(_markdown(results))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ MODEL_COLUMNS = (
     "surname",
     "first_name_related",
     "first_metaphone",
+    "first_initial",
     "surname_metaphone",
     "email",
     "email_user",
@@ -209,6 +210,8 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("dob", "first_metaphone"),
     ("postcode", "house_number"),
     ("address",),
+    ("surname", "first_initial"),
+    ("first_name", "surname_metaphone"),
 )
 
 #: Swapped first name and surname ("Smith John"), a blocking rule of its own.
@@ -279,6 +282,7 @@ def prediction_rules(
 def _base(column: str) -> str:
     """The field a derived column comes from (``email_user`` from ``email``...)."""
     for prefix in ("email", "postcode", "first", "surname", "phone", "address"):
+        # first_name, first_initial, first_metaphone all come from the first name
         if column.startswith(prefix):
             return {"first": "first_name"}.get(prefix, prefix)
     return {"house_number": "address"}.get(column, column)

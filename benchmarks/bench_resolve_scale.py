@@ -1,0 +1,98 @@
+"""Resolution at scale: a generated shop of N people, end to end, time per stage and peak memory.
+
+    python benchmarks/bench_resolve_scale.py --people 1000000
+    python benchmarks/bench_resolve_scale.py --people 100000 --shop /tmp/shop100k   # reuse files
+
+Runs generate (unless --shop holds one), ingest and resolve in a child process so its peak RSS is
+its own, then evaluates against truth.csv. Results: benchmarks/results/resolve_scale_<N>.json/md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from customerlens.config import SourceConfig
+from customerlens.ingest import ingest
+from customerlens.resolve.pipeline import resolve
+from customerlens.warehouse import DuckDBWarehouse
+shop, out = Path(sys.argv[1]), Path(sys.argv[2])
+timings = {}
+started = time.perf_counter()
+with DuckDBWarehouse(out) as wh:
+    ingest(wh, {r: SourceConfig(path=shop / f"{r}.csv")
+                for r in ("accounts", "crm", "transactions")})
+    timings["ingest"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    report = resolve(wh, export_dir=out)
+    timings["resolve"] = round(time.perf_counter() - started, 1)
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"timings": timings, "resolve_stages": report.timings,
+                  "model": report.metrics.get("model"), "records": report.records,
+                  "customers": report.customers, "peak_mb": round(peak_mb)}))
+"""
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--shop", type=Path, default=None)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="lens-scale-") as tmp:
+        work = Path(tmp)
+        shop = args.shop or work / "shop"
+        generated = None
+        if not (shop / "truth.csv").exists():
+            from customerlens.synth import generate_shop
+
+            started = time.perf_counter()
+            generate_shop(args.people, shop, seed=42)
+            generated = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _CHILD, str(shop), str(work / "out")],
+                              check=True, capture_output=True, text=True)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result["wall_seconds"] = round(time.perf_counter() - started, 1)
+        result["generate_seconds"] = generated
+        from customerlens.resolve.evaluate import evaluate_files
+
+        result["quality"] = evaluate_files(shop / "truth.csv", work / "out" / "record_customer.csv")
+    result["people"] = args.people
+    result["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    args.results.mkdir(parents=True, exist_ok=True)
+    name = f"resolve_scale_{args.people}"
+    (args.results / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    q = result["quality"]
+    lines = [
+        f"Resolution at scale, {result['when']}: {args.people:,} generated people, "
+        f"{sum(result['records'].values()):,} records, 2 cores.",
+        "",
+        f"- wall time ingest + resolve: {result['wall_seconds']:,} s "
+        f"(ingest {result['timings']['ingest']} s, resolve {result['timings']['resolve']} s); "
+        f"peak memory {result['peak_mb']:,} MB",
+        f"- resolve stages (s): {result['resolve_stages']}",
+        f"- model steps (s): {(result.get('model') or {}).get('timings')}",
+        f"- pairwise P/R/F1 {q['pairwise']['precision']:.4f} / {q['pairwise']['recall']:.4f} / "
+        f"{q['pairwise']['f1']:.4f}; B-cubed F1 {q['bcubed']['f1']:.4f}; customers "
+        f"{q['predicted_customers']:,} for {q['true_customers']:,} people; "
+        f"{q['records_missing']} records lost",
+    ]
+    (args.results / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return result
+
+
+if __name__ == "__main__":
+    main()

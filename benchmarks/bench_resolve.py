@@ -219,7 +219,24 @@ def _markdown(results: list[dict[str, Any]]) -> str:
                 f"- {r['case']}: {r['blocking_recall_true']:.4f} true, "
                 f"{r['customerlens']['blocking_recall_estimate']} estimated"
             )
+    for r in results:
+        for kind, title in (("merges", "merged customers"), ("review", "review pairs")):
+            rows = r.get("samples", {}).get(kind, [])
+            if not rows:
+                continue
+            lines += ["", f"{r['case']}: ten sampled {title} (customerlens)", ""]
+            keys = list(rows[0])
+            lines.append("| " + " | ".join(keys) + " |")
+            lines.append("|" + "---|" * len(keys))
+            for row in rows:
+                lines.append("| " + " | ".join(_cell(row[k]) for k in keys) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value).replace("|", "/")
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -227,7 +244,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--cases", nargs="*", default=None)
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite resolve.md from resolve.json")
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads((args.results / "resolve.json").read_text())
+        (args.results / "resolve.md").write_text(_markdown(saved["cases"]))
+        return list(saved["cases"])
     results = []
     with tempfile.TemporaryDirectory(prefix="lens-resolve-") as tmp:
         work = Path(tmp)

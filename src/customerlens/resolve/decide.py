@@ -5,9 +5,10 @@ two members share surname, address, postcode, often a landline and sometimes an 
 their pair can score above the auto-merge threshold although their first names differ. The
 veto is narrow on purpose: a pair is a *conflict* when the first names disagree outright (both
 present, and no level — exact, swapped order, nickname, typo, sound, initial — matched) and
-nothing person-specific agrees (no positive date-of-birth evidence, no configured exact
-identifier such as a national id or loyalty card). Everything such a pair agrees on can be
-shared by a household. A typo-ridden first name with a matching birth date is not a conflict.
+nothing person-specific agrees (no positive date-of-birth evidence, not the same email
+address, no configured exact identifier such as a national id or loyalty card). Everything such
+a pair agrees on can be shared by a household. A typo-ridden first name with a matching birth
+date is not a conflict.
 
 A conflict's decision probability is capped below the review band; the model's probability
 is kept beside it for the explanation.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from customerlens.resolve.comparisons import FIRST_NAME_WEAK_LEVELS
+from customerlens.resolve.comparisons import EMAIL_EXACT_LEVEL, FIRST_NAME_WEAK_LEVELS
 
 
 def apply_conflicts(pairs: pa.Table, cap: float, person_fields: list[str]) -> pa.Table:
@@ -43,6 +44,9 @@ def apply_conflicts(pairs: pa.Table, cap: float, person_fields: list[str]) -> pa
             if column in pairs.column_names:
                 personal += np.nan_to_num(pairs.column(column).to_numpy(zero_copy_only=False))
         conflict = np.isin(first, FIRST_NAME_WEAK_LEVELS) & (personal <= 0)
+        if "gamma_email" in pairs.column_names:
+            email = pairs.column("gamma_email").to_numpy(zero_copy_only=False)
+            conflict &= email != EMAIL_EXACT_LEVEL
     decision = np.where(conflict, np.minimum(probability, cap), probability)
     return pairs.append_column("conflict", pa.array(conflict)).append_column(
         "decision_probability", pa.array(decision)

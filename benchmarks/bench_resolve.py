@@ -244,8 +244,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--cases", nargs="*", default=None)
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--render", action="store_true",
-                        help="only rewrite resolve.md from resolve.json")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite resolve.md from resolve.json"
+    )
     args = parser.parse_args(argv)
     if args.render:
         saved = json.loads((args.results / "resolve.json").read_text())

@@ -35,7 +35,12 @@ with DuckDBWarehouse(out) as wh:
                 for r in ("accounts", "crm", "transactions")})
     timings["ingest"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    report = resolve(wh, export_dir=out)
+    t0 = time.perf_counter()
+    def step(message):
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{time.perf_counter() - t0:8.1f}s  peak {rss:8.0f} MB  {message}",
+              file=sys.stderr, flush=True)
+    report = resolve(wh, export_dir=out, on_step=step)
     timings["resolve"] = round(time.perf_counter() - started, 1)
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"timings": timings, "resolve_stages": report.timings,
@@ -61,8 +66,16 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             generate_shop(args.people, shop, seed=42)
             generated = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", _CHILD, str(shop), str(work / "out")],
-                              check=True, capture_output=True, text=True)
+        log = args.results / f"resolve_scale_{args.people}.log"
+        args.results.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as stderr:
+            done = subprocess.run(
+                [sys.executable, "-c", _CHILD, str(shop), str(work / "out")],
+                check=True,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
         result = json.loads(done.stdout.strip().splitlines()[-1])
         result["wall_seconds"] = round(time.perf_counter() - started, 1)
         result["generate_seconds"] = generated

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -72,6 +73,19 @@ def quote_ident(name: str) -> str:
 def quote_literal(value: str) -> str:
     """Quote a string literal for SQL (single quotes, embedded quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def default_memory_limit(share: float = 0.4) -> str:
+    """A DuckDB memory limit of ``share`` of this machine's RAM.
+
+    DuckDB's own default is 80% per database; resolution runs two (the warehouse and Splink's
+    scratch database), so each gets less and spills to disk beyond it.
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4GB"
+    return f"{max(1, int(total * share / 2**30))}GB"
 
 
 def _blank_lines(path: Path, offset: int) -> list[int]:
@@ -224,8 +238,7 @@ class DuckDBWarehouse:
             raise WarehouseError(f"Cannot open the warehouse {path}: {exc}") from exc
         if threads:
             self.execute(f"SET threads = {int(threads)}")
-        if memory_limit:
-            self.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+        self.execute(f"SET memory_limit = {quote_literal(memory_limit or default_memory_limit())}")
         if str(path) != ":memory:":
             spill = Path(path).parent / ".lens_tmp"
             self.execute(f"SET temp_directory = {quote_literal(str(spill))}")

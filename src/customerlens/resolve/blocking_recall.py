@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
-from customerlens.warehouse import to_arrow
+from customerlens.warehouse import default_memory_limit, to_arrow
 
 LOOSE_KEYS = (
     "l.surname_metaphone = r.surname_metaphone",
@@ -36,7 +36,7 @@ LOOSE_KEYS = (
 def estimate_blocking_recall(
     model: dict[str, Any],
     records: pa.Table,
-    predicted: pa.Table,
+    predicted: Path,
     *,
     threshold: float,
     columns: list[str],
@@ -51,6 +51,7 @@ def estimate_blocking_recall(
     con = duckdb.connect()
     spill = Path(tempfile.gettempdir()) / "customerlens-splink"
     con.execute(f"SET temp_directory = '{spill}'").fetchall()
+    con.execute(f"SET memory_limit = '{default_memory_limit()}'").fetchall()
     con.register("__full", full)
     sample = to_arrow(
         con.sql(
@@ -73,9 +74,10 @@ def estimate_blocking_recall(
         log_level=logging.ERROR,
     )
     loose = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-    con.register(
-        "__predicted", predicted.select(["unique_id_l", "unique_id_r", "match_probability"])
-    )
+    con.execute(
+        "CREATE VIEW __predicted AS SELECT unique_id_l, unique_id_r "
+        f"FROM read_parquet('{predicted}')"
+    ).fetchall()
     row = con.execute(f"""
         WITH confident AS (
             SELECT DISTINCT least(unique_id_l, unique_id_r) AS a,

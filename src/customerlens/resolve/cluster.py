@@ -45,6 +45,7 @@ def constrained_clusters(
     threshold: float,
     cannot_link: float = 0.05,
     forbidden: tuple[np.ndarray, np.ndarray] | None = None,
+    best_link: np.ndarray | None = None,
 ) -> ClusterResult:
     """Cluster records ``0..n_records-1`` from scored pairs (``left[k]``, ``right[k]``).
 
@@ -60,12 +61,18 @@ def constrained_clusters(
         A scored pair below it forbids its two records from ending in one cluster.
     forbidden : pair of int arrays, optional
         More cannot-link pairs, whatever their score (e.g. pairs a reviewer rejected).
+    best_link : float array, optional
+        Each record's best pair probability over *all* its pairs, when only the pairs that can
+        merge or forbid are passed in; computed from the given pairs otherwise.
     """
     parent = np.arange(n_records)
     size = np.ones(n_records, dtype=np.int64)
-    best = np.zeros(n_records)
-    np.maximum.at(best, left, probability)
-    np.maximum.at(best, right, probability)
+    if best_link is None:
+        best = np.zeros(n_records)
+        np.maximum.at(best, left, probability)
+        np.maximum.at(best, right, probability)
+    else:
+        best = best_link.astype(float, copy=True)
     # cannot-link sets per cluster root, only for records that have such a pair
     forbid: dict[int, set[int]] = {}
     # only records that have a link strong enough to merge can ever be merged

@@ -16,38 +16,34 @@ is kept beside it for the explanation.
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
-
 from customerlens.resolve.comparisons import EMAIL_EXACT_LEVEL, FIRST_NAME_WEAK_LEVELS
 
 
-def apply_conflicts(pairs: pa.Table, cap: float, person_fields: list[str]) -> pa.Table:
-    """Add ``conflict`` (bool) and ``decision_probability`` to scored pairs.
+def conflict_sql(columns: list[str], person_fields: list[str]) -> str:
+    """SQL boolean: the pair is a household conflict (see the module docstring).
 
     Parameters
     ----------
-    pairs : Arrow table
-        Splink output with ``gamma_first_name`` and ``mw_<field>`` columns.
-    cap : float
-        Decision probability given to a conflict.
+    columns : list of str
+        Columns of the scored pairs (which comparisons exist in this model).
     person_fields : list of str
         Comparisons whose agreement is person-specific (``dob``, exact extra identifiers).
     """
-    probability = pairs.column("match_probability").to_numpy(zero_copy_only=False)
-    conflict = np.zeros(pairs.num_rows, dtype=bool)
-    if "gamma_first_name" in pairs.column_names:
-        first = pairs.column("gamma_first_name").to_numpy(zero_copy_only=False)
-        personal = np.zeros(pairs.num_rows)
-        for field in person_fields:
-            column = f"mw_{field}"
-            if column in pairs.column_names:
-                personal += np.nan_to_num(pairs.column(column).to_numpy(zero_copy_only=False))
-        conflict = np.isin(first, FIRST_NAME_WEAK_LEVELS) & (personal <= 0)
-        if "gamma_email" in pairs.column_names:
-            email = pairs.column("gamma_email").to_numpy(zero_copy_only=False)
-            conflict &= email != EMAIL_EXACT_LEVEL
-    decision = np.where(conflict, np.minimum(probability, cap), probability)
-    return pairs.append_column("conflict", pa.array(conflict)).append_column(
-        "decision_probability", pa.array(decision)
+    if "gamma_first_name" not in columns:
+        return "false"
+    weak = ", ".join(str(g) for g in FIRST_NAME_WEAK_LEVELS)
+    personal = (
+        " + ".join(f"coalesce(mw_{f}, 0)" for f in person_fields if f"mw_{f}" in columns) or "0"
+    )
+    condition = f"gamma_first_name IN ({weak}) AND ({personal}) <= 0"
+    if "gamma_email" in columns:
+        condition += f" AND gamma_email <> {EMAIL_EXACT_LEVEL}"
+    return f"coalesce({condition}, false)"
+
+
+def decision_sql(conflict: str, cap: float) -> str:
+    """SQL: the probability decisions use — the model's, capped for a conflict."""
+    return (
+        f"CASE WHEN {conflict} THEN least(match_probability, {float(cap)}) "
+        "ELSE match_probability END"
     )

@@ -30,7 +30,7 @@ from customerlens.resolve.comparisons import (
     prediction_rules,
     rules,
 )
-from customerlens.warehouse import to_arrow
+from customerlens.warehouse import default_memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class SplinkScorer:
             retain_intermediate_calculation_columns=True,
         )
 
-    def _linker(self, records: pa.Table, settings: Any) -> Linker:
+    def _linker(self, records: pa.Table, settings: Any) -> tuple[Linker, duckdb.DuckDBPyConnection]:
         missing = [c for c in self.columns_ if c not in records.column_names]
         if missing:
             raise CustomerLensError(f"records lack the columns {missing} the model reads.")
@@ -121,12 +121,13 @@ class SplinkScorer:
         con.execute(f"SET temp_directory = '{spill}'").fetchall()
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}").fetchall()
-        if self.memory_limit:
-            con.execute(f"SET memory_limit = '{self.memory_limit}'").fetchall()
+        con.execute(
+            f"SET memory_limit = '{self.memory_limit or default_memory_limit()}'"
+        ).fetchall()
         db = DuckDBAPI(connection=con)
         quiet_splink()
         sdf = db.register(records.select(self.columns_))
-        return Linker(sdf, settings, log_level=logging.ERROR)
+        return Linker(sdf, settings, log_level=logging.ERROR), con
 
     def fit(self, records: pa.Table) -> SplinkScorer:
         """Train on ``records`` (a ``records_std``-shaped Arrow table)."""
@@ -146,7 +147,7 @@ class SplinkScorer:
             for column, kind in self._extras.items()
             if kind == "exact" and _distinct_share(records.column(column)) >= 0.5
         }
-        linker = self._linker(records, self._settings(present, identifiers))
+        linker, con = self._linker(records, self._settings(present, identifiers))
         started = time.perf_counter()
         linker.training.estimate_probability_two_random_records_match(
             rules(PRIOR_KEYS, present) or rules(BLOCKING_KEYS, present)[:1],
@@ -174,20 +175,23 @@ class SplinkScorer:
         self.model_ = linker.misc.save_model_to_json()
         self.timings_ = timings
         self._fitted_linker = linker
+        self._fitted_con = con
         self._fitted_ids = records.num_rows
         return self
 
-    def predict(self, records: pa.Table, *, threshold: float = 0.01) -> pa.Table:
-        """Scored candidate pairs with probability >= ``threshold``.
+    def predict_to_parquet(self, records: pa.Table, path: Path, *, threshold: float = 0.01) -> int:
+        """Write scored candidate pairs with probability >= ``threshold`` to a Parquet file.
 
+        Pairs never pass through Python: at a million people there are tens of millions.
         Columns: unique_id_l, unique_id_r, match_weight, match_probability, match_key, and per
         comparison ``gamma_<field>`` (level) and ``mw_<field>`` (log2 Bayes factor).
+        Returns the number of pairs written.
         """
         if not hasattr(self, "model_"):
-            raise NotFittedError("SplinkScorer.predict called before fit.")
-        linker = self._fitted_linker
+            raise NotFittedError("SplinkScorer.predict_to_parquet called before fit.")
+        linker, con = self._fitted_linker, self._fitted_con
         if records.num_rows != self._fitted_ids:
-            linker = self._linker(records, self.model_)
+            linker, con = self._linker(records, self.model_)
         started = time.perf_counter()
         pairs = linker.inference.predict(
             threshold_match_probability=threshold, warning_mode="never"
@@ -198,9 +202,14 @@ class SplinkScorer:
             for c in pairs.as_duckdbpyrelation().columns
             if c in keep or c.startswith(("gamma_", "mw_"))
         ]
-        result = to_arrow(pairs.as_duckdbpyrelation().select(*names))
+        columns = ", ".join(f'"{c}"' for c in names)
+        con.execute(
+            f"COPY (SELECT {columns} FROM {pairs.physical_name}) TO '{path}' (FORMAT parquet)"
+        ).fetchall()
+        count = int(con.execute(f"SELECT count(*) FROM {pairs.physical_name}").fetchall()[0][0])
+        pairs.drop_table_from_database_and_remove_from_cache()
         self.timings_["predict"] = time.perf_counter() - started
-        return result
+        return count
 
     def describe_levels(self) -> list[dict[str, Any]]:
         """Per comparison level: label, m, u and match weight (for explanations and docs)."""

@@ -8,6 +8,7 @@ golden records. Writes ``record_customer``, ``customers``, ``match_pairs``, ``re
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from customerlens.config import ResolveOptions
 from customerlens.errors import CustomerLensError
 from customerlens.resolve.blocking_recall import estimate_blocking_recall
 from customerlens.resolve.cluster import constrained_clusters
-from customerlens.resolve.decide import apply_conflicts
+from customerlens.resolve.decide import conflict_sql, decision_sql
 from customerlens.resolve.explain import levels_table
 from customerlens.resolve.golden import golden_sql
 from customerlens.resolve.labels import MATCH, NON_MATCH, ensure_labels_table, latest_labels
@@ -96,17 +98,16 @@ def resolve(
     )
     lap("standardise")
     ids = records.column("unique_id").to_pylist()
-    person_fields = ["dob"] + [
-        f"x_{f}" for f, kind in options.extra_fields.items() if kind == "exact"
-    ]
-    pairs = apply_conflicts(
-        _score(records, options, step, report), options.conflict_cap, person_fields
-    )
+    with tempfile.TemporaryDirectory(prefix="customerlens-pairs-") as scratch:
+        pairs_file = Path(scratch) / "pairs.parquet"
+        _score(records, options, step, report, pairs_file)
+        del records  # the scratch database has its own copy; free ours before the big steps
+        _store_pairs(wh, pairs_file, options)
     lap("score")
     step("clustering")
     labels = latest_labels(wh)
     report.metrics["labels"] = {str(k): int(v) for k, v in labels["label"].value_counts().items()}
-    clusters, best = _cluster(ids, pairs, labels, options)
+    clusters, best = _cluster(wh, ids, labels, options)
     lap("cluster")
     step("assigning stable customer ids")
     previous = (
@@ -117,10 +118,10 @@ def resolve(
         else None
     )
     assigned, history = assign_ids(clusters, previous)
-    record_customer = _record_customer(records, assigned, clusters, best, options)
+    record_customer = _record_customer(wh, assigned, clusters, best, options)
     lap("stable_ids")
     step("writing tables")
-    _write(wh, record_customer, pairs, history, options, run.run_id)
+    _write(wh, record_customer, history, options, run.run_id)
     if report.model is not None:
         wh.write_table(MATCH_LEVELS, levels_table(report.model))
         wh.write_table(
@@ -149,11 +150,14 @@ def _score(
     options: ResolveOptions,
     step: Callable[[str], None],
     report: ResolveReport,
-) -> pa.Table:
+    pairs_file: Path,
+) -> None:
+    """Train the model and write the scored pairs to ``pairs_file``."""
     if records.num_rows < 2 or report.no_identity == records.num_rows:
         # nothing to compare: every record is a customer of its own, flagged by its tier
         report.metrics["model"] = {"fields": [], "skipped": "no identifying field has a value"}
-        return _no_pairs()
+        pq.write_table(_no_pairs(), pairs_file)
+        return
     scorer = SplinkScorer(
         random_state=options.random_state,
         max_u_pairs=options.max_u_pairs,
@@ -162,12 +166,14 @@ def _score(
     step("training the match model")
     scorer.fit(records)
     step("scoring candidate pairs")
-    pairs = scorer.predict(records, threshold=options.pair_floor)
+    report.metrics["pairs_scored"] = scorer.predict_to_parquet(
+        records, pairs_file, threshold=options.pair_floor
+    )
     step("estimating blocking recall")
     recall, basis = estimate_blocking_recall(
         scorer.model_,
         records,
-        pairs,
+        pairs_file,
         threshold=options.auto_threshold,
         columns=scorer.columns_,
         seed=options.random_state,
@@ -181,7 +187,20 @@ def _score(
         "timings": {k: round(v, 3) for k, v in scorer.timings_.items()},
         "prior": scorer.model_.get("probability_two_random_records_match"),
     }
-    return pairs
+
+
+def _store_pairs(wh: DuckDBWarehouse, pairs_file: Path, options: ResolveOptions) -> None:
+    """``match_pairs`` from the scored pairs, with the household conflict and the decision."""
+    source = f"read_parquet('{pairs_file}')"
+    columns = list(wh.query(f"SELECT * FROM {source} LIMIT 0").column_names)
+    person = ["dob"] + [f"x_{f}" for f, kind in options.extra_fields.items() if kind == "exact"]
+    conflict = conflict_sql(columns, person)
+    wh.create_table_as(
+        MATCH_PAIRS,
+        f"SELECT md5(unique_id_l || '|' || unique_id_r)[1:16] AS pair_id, *, "
+        f"{conflict} AS conflict, {decision_sql(conflict, options.conflict_cap)} "
+        f"AS decision_probability FROM {source}",
+    )
 
 
 def _no_pairs() -> pa.Table:
@@ -197,12 +216,36 @@ def _no_pairs() -> pa.Table:
 
 
 def _cluster(
-    ids: list[str], pairs: pa.Table, labels: pd.DataFrame, options: ResolveOptions
+    wh: DuckDBWarehouse, ids: list[str], labels: pd.DataFrame, options: ResolveOptions
 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Cluster from the pairs that can merge or forbid; only those leave the warehouse."""
     index = pd.Index(ids)
-    left = index.get_indexer(pairs.column("unique_id_l").to_pylist())
-    right = index.get_indexer(pairs.column("unique_id_r").to_pylist())
-    probability = pairs.column("decision_probability").to_numpy()
+    with wh.temporary_view(
+        "__ids",
+        pa.table(
+            {"unique_id": pa.array(ids, pa.string()), "idx": pa.array(range(len(ids)), pa.int64())}
+        ),
+    ):
+        edges = wh.query(f"""
+            SELECT l.idx AS a, r.idx AS b, p.decision_probability AS p
+            FROM {MATCH_PAIRS} p
+            JOIN __ids l ON l.unique_id = p.unique_id_l
+            JOIN __ids r ON r.unique_id = p.unique_id_r
+            WHERE p.decision_probability >= {options.auto_threshold}
+               OR p.decision_probability < {options.cannot_link}
+        """)
+        best_rows = wh.query(f"""
+            SELECT i.idx, max(s.p) AS p FROM (
+                SELECT unique_id_l AS u, decision_probability AS p FROM {MATCH_PAIRS}
+                UNION ALL
+                SELECT unique_id_r, decision_probability FROM {MATCH_PAIRS}
+            ) s JOIN __ids i ON i.unique_id = s.u GROUP BY i.idx
+        """)
+    best = np.zeros(len(ids))
+    best[best_rows.column("idx").to_numpy()] = best_rows.column("p").to_numpy()
+    left = edges.column("a").to_numpy()
+    right = edges.column("b").to_numpy()
+    probability = edges.column("p").to_numpy()
     label_left = index.get_indexer(pd.Index(labels["unique_id_l"]))
     label_right = index.get_indexer(pd.Index(labels["unique_id_r"]))
     known = (label_left >= 0) & (label_right >= 0)
@@ -212,6 +255,8 @@ def _cluster(
     left = np.concatenate([left, label_left[accepted]])
     right = np.concatenate([right, label_right[accepted]])
     probability = np.concatenate([probability, np.ones(int(accepted.sum()))])
+    best[label_left[accepted]] = 1.0
+    best[label_right[accepted]] = 1.0
     result = constrained_clusters(
         len(ids),
         left,
@@ -220,30 +265,34 @@ def _cluster(
         threshold=options.auto_threshold,
         cannot_link=options.cannot_link,
         forbidden=(label_left[rejected], label_right[rejected]),
+        best_link=best,
     )
     clusters = pd.DataFrame({"unique_id": ids, "cluster": result.labels})
     return clusters, result.best_link
 
 
 def _record_customer(
-    records: pa.Table,
+    wh: DuckDBWarehouse,
     assigned: pd.DataFrame,
     clusters: pd.DataFrame,
     best: np.ndarray,
     options: ResolveOptions,
 ) -> pd.DataFrame:
+    meta = wh.query_df(
+        "SELECT source, record_id, identity_fields FROM records_std ORDER BY unique_id"
+    )
     sizes = clusters.groupby("cluster")["cluster"].transform("size").to_numpy()
     tier = np.where(
         sizes > 1, "auto", np.where(best >= options.review_threshold, "review", "single")
     )
     return pd.DataFrame(
         {
-            "source": records.column("source").to_pandas(),
-            "record_id": records.column("record_id").to_pandas(),
+            "source": meta["source"].to_numpy(),
+            "record_id": meta["record_id"].to_numpy(),
             "customer_id": assigned["customer_id"].to_numpy(),
             "match_probability": np.round(best, 6),
             "tier": tier,
-            "identity_fields": records.column("identity_fields").to_pandas(),
+            "identity_fields": meta["identity_fields"].to_numpy(),
         }
     )
 
@@ -251,18 +300,12 @@ def _record_customer(
 def _write(
     wh: DuckDBWarehouse,
     record_customer: pd.DataFrame,
-    pairs: pa.Table,
     history: pd.DataFrame,
     options: ResolveOptions,
     run_id: str,
 ) -> None:
     ensure_labels_table(wh)
     wh.write_table(RECORD_CUSTOMER, record_customer)
-    with wh.temporary_view("__pairs", pairs):
-        wh.create_table_as(
-            MATCH_PAIRS,
-            "SELECT md5(unique_id_l || '|' || unique_id_r)[1:16] AS pair_id, * FROM __pairs",
-        )
     wh.create_table_as(
         REVIEW_QUEUE,
         f"""

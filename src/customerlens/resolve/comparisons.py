@@ -22,7 +22,6 @@ MODEL_COLUMNS = (
     "surname",
     "first_name_related",
     "first_metaphone",
-    "first_initial",
     "surname_metaphone",
     "email",
     "email_user",
@@ -214,7 +213,6 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("dob", "first_metaphone"),
     ("postcode", "house_number"),
     ("address",),
-    ("surname", "first_initial"),
     ("first_name", "surname_metaphone"),
 )
 
@@ -286,7 +284,7 @@ def prediction_rules(
 def _base(column: str) -> str:
     """The field a derived column comes from (``email_user`` from ``email``...)."""
     for prefix in ("email", "postcode", "first", "surname", "phone", "address"):
-        # first_name, first_initial, first_metaphone all come from the first name
+        # first_name and first_metaphone both come from the first name
         if column.startswith(prefix):
             return {"first": "first_name"}.get(prefix, prefix)
     return {"house_number": "address"}.get(column, column)

@@ -7,6 +7,7 @@ state ends in ``_``, ``predict`` checks it was fitted.
 
 from __future__ import annotations
 
+import copy
 import logging
 import tempfile
 import time
@@ -14,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import splink.logging as splink_logging
 from splink import DuckDBAPI, Linker, SettingsCreator
+from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.internals.exceptions import EMTrainingException
 
 from customerlens.errors import CustomerLensError
@@ -64,6 +67,15 @@ class SplinkScorer:
         Assumed recall of the deterministic rules used to estimate the prior.
     threads, memory_limit : optional
         Resources of the scratch DuckDB connection Splink works in.
+    extra_fields : dict, optional
+        Extra columns to compare (``name -> "exact" | "fuzzy"``), read as ``x_<name>``.
+    max_training_records : int
+        Above this many records the model trains on a random sample of this size (m and u
+        are shares, which a sample estimates well); scoring always sees every record.
+    max_pairs_per_rule : float
+        A prediction blocking rule that alone would generate more pairs than this on the data
+        scored is left out (listed in ``rules_dropped_``): one over-common key must not make a
+        run quadratic.
 
     Attributes
     ----------
@@ -71,6 +83,10 @@ class SplinkScorer:
         The trained Splink model (JSON-serialisable settings with m/u probabilities).
     timings_ : dict
         Seconds per training step.
+    training_records_ : int
+        Records the model was trained on.
+    rules_dropped_ : dict
+        Blocking rules left out by the pair budget, with the pairs each would have made.
     """
 
     def __init__(
@@ -82,6 +98,8 @@ class SplinkScorer:
         threads: int | None = None,
         memory_limit: str | None = None,
         extra_fields: dict[str, str] | None = None,
+        max_training_records: int = 300_000,
+        max_pairs_per_rule: float = 2e7,
     ) -> None:
         self.random_state = random_state
         self.max_u_pairs = max_u_pairs
@@ -89,6 +107,8 @@ class SplinkScorer:
         self.threads = threads
         self.memory_limit = memory_limit
         self.extra_fields = extra_fields
+        self.max_training_records = max_training_records
+        self.max_pairs_per_rule = max_pairs_per_rule
 
     @property
     def _extras(self) -> dict[str, str]:
@@ -110,7 +130,9 @@ class SplinkScorer:
             retain_intermediate_calculation_columns=True,
         )
 
-    def _linker(self, records: pa.Table, settings: Any) -> tuple[Linker, duckdb.DuckDBPyConnection]:
+    def _linker(
+        self, records: pa.Table, settings: Any, *, budget: bool = False
+    ) -> tuple[Linker, duckdb.DuckDBPyConnection]:
         missing = [c for c in self.columns_ if c not in records.column_names]
         if missing:
             raise CustomerLensError(f"records lack the columns {missing} the model reads.")
@@ -127,7 +149,32 @@ class SplinkScorer:
         db = DuckDBAPI(connection=con)
         quiet_splink()
         sdf = db.register(records.select(self.columns_))
+        if budget:
+            settings = self._within_budget(sdf, settings)
         return Linker(sdf, settings, log_level=logging.ERROR), con
+
+    def _within_budget(self, sdf: Any, settings: dict[str, Any]) -> dict[str, Any]:
+        """Leave out prediction rules that alone would generate more pairs than the budget."""
+        settings = copy.deepcopy(settings)
+        rules_in = settings["blocking_rules_to_generate_predictions"]
+        counts = count_comparisons_from_blocking_rules(
+            sdf,
+            blocking_rules=[r["blocking_rule"] for r in rules_in],
+            link_type="dedupe_only",
+            record_sample_proportion=1.0,
+        )
+        kept, dropped = [], {}
+        for rule, count in zip(rules_in, counts, strict=True):
+            marginal = count["marginal_comparison_count"]
+            if count.get("cumulative_comparison_count", 0) and marginal > self.max_pairs_per_rule:
+                dropped[rule["blocking_rule"]] = int(marginal)
+            else:
+                kept.append(rule)
+        self.rules_dropped_ = dropped
+        if dropped:
+            log.warning("blocking rules left out (pairs over the budget): %s", dropped)
+        settings["blocking_rules_to_generate_predictions"] = kept
+        return settings
 
     def fit(self, records: pa.Table) -> SplinkScorer:
         """Train on ``records`` (a ``records_std``-shaped Arrow table)."""
@@ -147,7 +194,12 @@ class SplinkScorer:
             for column, kind in self._extras.items()
             if kind == "exact" and _distinct_share(records.column(column)) >= 0.5
         }
-        linker, con = self._linker(records, self._settings(present, identifiers))
+        training = records
+        if records.num_rows > self.max_training_records:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(records.num_rows, self.max_training_records, replace=False))
+            training = records.take(pa.array(rows))
+        linker, con = self._linker(training, self._settings(present, identifiers))
         started = time.perf_counter()
         linker.training.estimate_probability_two_random_records_match(
             rules(PRIOR_KEYS, present) or rules(BLOCKING_KEYS, present)[:1],
@@ -174,9 +226,9 @@ class SplinkScorer:
         self.em_sessions_ = sessions
         self.model_ = linker.misc.save_model_to_json()
         self.timings_ = timings
+        self.training_records_ = training.num_rows
         self._fitted_linker = linker
         self._fitted_con = con
-        self._fitted_ids = records.num_rows
         return self
 
     def predict_to_parquet(self, records: pa.Table, path: Path, *, threshold: float = 0.01) -> int:
@@ -189,10 +241,10 @@ class SplinkScorer:
         """
         if not hasattr(self, "model_"):
             raise NotFittedError("SplinkScorer.predict_to_parquet called before fit.")
-        linker, con = self._fitted_linker, self._fitted_con
-        if records.num_rows != self._fitted_ids:
-            linker, con = self._linker(records, self.model_)
         started = time.perf_counter()
+        # a fresh linker on exactly the records scored: term frequencies and the pair budget
+        # are those of this data, whatever the model was trained on
+        linker, con = self._linker(records, self.model_, budget=True)
         pairs = linker.inference.predict(
             threshold_match_probability=threshold, warning_mode="never"
         )
@@ -208,6 +260,7 @@ class SplinkScorer:
         ).fetchall()
         count = int(con.execute(f"SELECT count(*) FROM {pairs.physical_name}").fetchall()[0][0])
         pairs.drop_table_from_database_and_remove_from_cache()
+        con.close()
         self.timings_["predict"] = time.perf_counter() - started
         return count
 

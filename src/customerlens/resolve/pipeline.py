@@ -182,6 +182,8 @@ def _score(
     report.metrics["blocking_recall_basis_pairs"] = basis
     report.model = scorer.model_
     report.metrics["model"] = {
+        "training_records": scorer.training_records_,
+        "rules_dropped": scorer.rules_dropped_,
         "fields": scorer.present_,
         "em_sessions": scorer.em_sessions_,
         "timings": {k: round(v, 3) for k, v in scorer.timings_.items()},

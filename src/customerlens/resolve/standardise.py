@@ -296,7 +296,6 @@ def _add_name_keys(wh: DuckDBWarehouse) -> None:
         wh.execute("""
             CREATE OR REPLACE TEMP TABLE records_std AS
             SELECT s.*, __fk.rel AS first_name_related, __fk.mp AS first_metaphone,
-                   left(s.first_name, 1) AS first_initial,
                    __sk.mp AS surname_metaphone,
                    (s.first_name IS NOT NULL)::INT + (s.surname IS NOT NULL)::INT
                    + (s.email IS NOT NULL)::INT + (s.phone IS NOT NULL)::INT

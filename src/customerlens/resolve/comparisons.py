@@ -31,6 +31,9 @@ MODEL_COLUMNS = (
     "address",
     "house_number",
     "dob",
+    "name_key",
+    "name_sound_key",
+    "first_surname_sound_key",
 )
 
 
@@ -198,7 +201,7 @@ _FIELDS = {
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("email",),
     ("phone",),
-    ("first_name", "surname"),
+    ("name_key",),
     ("surname", "postcode"),
     ("first_metaphone", "surname_metaphone", "postcode_outward"),
     ("surname", "dob"),
@@ -206,14 +209,14 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("email_user",),
     ("first_name", "postcode"),
     ("first_name", "address"),
-    ("surname", "first_metaphone"),
+    ("name_sound_key",),
     ("dob", "postcode"),
     ("dob", "house_number"),
     ("dob", "surname_metaphone"),
     ("dob", "first_metaphone"),
     ("postcode", "house_number"),
     ("address",),
-    ("first_name", "surname_metaphone"),
+    ("first_surname_sound_key",),
 )
 
 #: Swapped first name and surname ("Smith John"), a blocking rule of its own.
@@ -287,4 +290,5 @@ def _base(column: str) -> str:
         # first_name and first_metaphone both come from the first name
         if column.startswith(prefix):
             return {"first": "first_name"}.get(prefix, prefix)
-    return {"house_number": "address"}.get(column, column)
+    derived = {"house_number": "address", "name_key": "surname", "name_sound_key": "surname"}
+    return derived.get(column, column)

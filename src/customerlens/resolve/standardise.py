@@ -305,3 +305,27 @@ def _add_name_keys(wh: DuckDBWarehouse) -> None:
             LEFT JOIN __fk ON __fk.v = s.first_name
             LEFT JOIN __sk ON __sk.v = s.surname
         """)
+    _add_selective_keys(wh)
+
+
+#: A name-only blocking key is kept for a record only while at most this many records share
+#: it: n records make n(n-1)/2 pairs, and a very common name ("john smith" at a million
+#: customers) says too little to link anything on its own anyway.
+SELECTIVE_KEY_CAP = 300
+
+
+def _add_selective_keys(wh: DuckDBWarehouse) -> None:
+    """``name_key``, ``name_sound_key``, ``first_surname_sound_key``: name-only blocking keys,
+    NULL where the key is too common to be selective (see ``SELECTIVE_KEY_CAP``)."""
+    keys = {
+        "name_key": ("first_name", "surname"),
+        "name_sound_key": ("surname", "first_metaphone"),
+        "first_surname_sound_key": ("first_name", "surname_metaphone"),
+    }
+    exprs = ", ".join(
+        f"CASE WHEN {a} IS NOT NULL AND {b} IS NOT NULL AND "
+        f"count(*) OVER (PARTITION BY {a}, {b}) <= {SELECTIVE_KEY_CAP} "
+        f"THEN {a} || '|' || {b} END AS {name}"
+        for name, (a, b) in keys.items()
+    )
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE records_std AS SELECT *, {exprs} FROM records_std")

@@ -75,11 +75,11 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def default_memory_limit(share: float = 0.4) -> str:
+def default_memory_limit(share: float = 0.25) -> str:
     """A DuckDB memory limit of ``share`` of this machine's RAM.
 
     DuckDB's own default is 80% per database; resolution runs two (the warehouse and Splink's
-    scratch database), so each gets less and spills to disk beyond it.
+    scratch database), so each gets a quarter and spills to disk beyond it.
     """
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

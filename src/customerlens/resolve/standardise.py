@@ -308,15 +308,32 @@ def _add_name_keys(wh: DuckDBWarehouse) -> None:
     _add_selective_keys(wh)
 
 
-#: A name-only blocking key is kept for a record only while at most this many records share
-#: it: n records make n(n-1)/2 pairs, and a very common name ("john smith" at a million
-#: customers) says too little to link anything on its own anyway.
-SELECTIVE_KEY_CAP = 300
+#: Pairs one name-only blocking key may generate. A key value shared by n records makes
+#: n(n-1)/2 pairs; the most common values ("john|smith" at a million customers) are dropped
+#: first, and they say too little to link anything on their own anyway.
+SELECTIVE_KEY_PAIRS = 10_000_000
+
+
+def _selective_cap(wh: DuckDBWarehouse, a: str, b: str) -> int:
+    """The largest group size whose groups, with all smaller ones, stay within the budget."""
+    sizes = wh.query(f"""
+        SELECT n, count(*) AS groups FROM (
+            SELECT count(*) AS n FROM records_std
+            WHERE {a} IS NOT NULL AND {b} IS NOT NULL GROUP BY {a}, {b}
+        ) GROUP BY n ORDER BY n
+    """).to_pylist()
+    cap, pairs = 1, 0
+    for row in sizes:
+        pairs += row["groups"] * row["n"] * (row["n"] - 1) // 2
+        if pairs > SELECTIVE_KEY_PAIRS:
+            break
+        cap = row["n"]
+    return cap
 
 
 def _add_selective_keys(wh: DuckDBWarehouse) -> None:
     """``name_key``, ``name_sound_key``, ``first_surname_sound_key``: name-only blocking keys,
-    NULL where the key is too common to be selective (see ``SELECTIVE_KEY_CAP``)."""
+    NULL where the value is too common to be selective (see ``SELECTIVE_KEY_PAIRS``)."""
     keys = {
         "name_key": ("first_name", "surname"),
         "name_sound_key": ("surname", "first_metaphone"),
@@ -324,7 +341,7 @@ def _add_selective_keys(wh: DuckDBWarehouse) -> None:
     }
     exprs = ", ".join(
         f"CASE WHEN {a} IS NOT NULL AND {b} IS NOT NULL AND "
-        f"count(*) OVER (PARTITION BY {a}, {b}) <= {SELECTIVE_KEY_CAP} "
+        f"count(*) OVER (PARTITION BY {a}, {b}) <= {_selective_cap(wh, a, b)} "
         f"THEN {a} || '|' || {b} END AS {name}"
         for name, (a, b) in keys.items()
     )

@@ -23,11 +23,12 @@ RESULTS = ROOT / "benchmarks" / "results"
 _CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from customerlens.config import SourceConfig
+from customerlens.config import ResolveOptions, SourceConfig
 from customerlens.ingest import ingest
 from customerlens.resolve.pipeline import resolve
 from customerlens.warehouse import DuckDBWarehouse
 shop, out = Path(sys.argv[1]), Path(sys.argv[2])
+options = ResolveOptions(**json.loads(sys.argv[3]))
 timings = {}
 started = time.perf_counter()
 with DuckDBWarehouse(out) as wh:
@@ -40,7 +41,7 @@ with DuckDBWarehouse(out) as wh:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{time.perf_counter() - t0:8.1f}s  peak {rss:8.0f} MB  {message}",
               file=sys.stderr, flush=True)
-    report = resolve(wh, export_dir=out, on_step=step)
+    report = resolve(wh, options, export_dir=out, on_step=step)
     timings["resolve"] = round(time.perf_counter() - started, 1)
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"timings": timings, "resolve_stages": report.timings,
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--shop", type=Path, default=None)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--options", default="{}", help="ResolveOptions as JSON, e.g. '{\"cannot_link\": 0.05}'"
+    )
+    parser.add_argument("--name", default=None, help="results file name (default by size)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="lens-scale-") as tmp:
         work = Path(tmp)
@@ -66,7 +71,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             generate_shop(args.people, shop, seed=42)
             generated = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
-        log = args.results / f"resolve_scale_{args.people}.log"
+        name = args.name or f"resolve_scale_{args.people}"
+        log = args.results / f"{name}.log"
         args.results.mkdir(parents=True, exist_ok=True)
         with log.open("w") as stderr:
             done = subprocess.run(
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     result["people"] = args.people
     result["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
     args.results.mkdir(parents=True, exist_ok=True)
-    name = f"resolve_scale_{args.people}"
+    result["options"] = json.loads(args.options)
     (args.results / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     q = result["quality"]
     lines = [

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         args.results.mkdir(parents=True, exist_ok=True)
         with log.open("w") as stderr:
             done = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(shop), str(work / "out")],
+                [sys.executable, "-c", _CHILD, str(shop), str(work / "out"), args.options],
                 check=True,
                 stdout=subprocess.PIPE,
                 stderr=stderr,

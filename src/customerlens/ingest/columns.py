@@ -386,31 +386,16 @@ KINDS: dict[str, str] = {
     "amount": "number",
 }
 
+#: The identity columns shared by accounts and CRM entries (and, in ``records``, guests).
+PERSON_COLUMNS: tuple[str, ...] = (
+    "first_name", "surname", "full_name", "email", "phone", "postcode", "address",
+    "date_of_birth",
+)  # fmt: skip
+
 #: The canonical columns every table of a role has, in order (NULL where the file has none).
 CANONICAL: dict[str, list[str]] = {
-    ACCOUNTS: [
-        "customer_id",
-        "first_name",
-        "surname",
-        "full_name",
-        "email",
-        "phone",
-        "postcode",
-        "address",
-        "date_of_birth",
-        "signup_date",
-    ],
-    CRM: [
-        "crm_id",
-        "first_name",
-        "surname",
-        "full_name",
-        "email",
-        "phone",
-        "postcode",
-        "address",
-        "date_of_birth",
-    ],
+    ACCOUNTS: ["customer_id", *PERSON_COLUMNS, "signup_date"],
+    CRM: ["crm_id", *PERSON_COLUMNS],
     TRANSACTIONS: [
         "event_time",
         "session_id",

@@ -7,18 +7,8 @@ identity columns: it is what resolution reads.
 
 from __future__ import annotations
 
+from customerlens.ingest.columns import PERSON_COLUMNS as IDENTITY_COLUMNS
 from customerlens.tables import ACCOUNTS, CRM, GUEST_SESSIONS, TRANSACTIONS
-
-IDENTITY_COLUMNS = (
-    "first_name",
-    "surname",
-    "full_name",
-    "email",
-    "phone",
-    "postcode",
-    "address",
-    "date_of_birth",
-)
 
 
 def guest_sessions_sql() -> str:

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test test-fast check bench clean
+.PHONY: setup demo test test-fast check bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ check: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py
 	cd benchmarks && ../$(BIN)/python bench_resolve.py
+
+bench-scale: setup
+	cd benchmarks && ../$(BIN)/python bench_resolve_scale.py --people 1000000
 
 clean:
 	rm -rf demo .pytest_cache .mypy_cache .ruff_cache

@@ -34,6 +34,7 @@ MODEL_COLUMNS = (
     "name_key",
     "name_sound_key",
     "first_surname_sound_key",
+    "dob_key",
 )
 
 
@@ -217,6 +218,7 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("postcode", "house_number"),
     ("address",),
     ("first_surname_sound_key",),
+    ("dob_key",),
 )
 
 #: Swapped first name and surname ("Smith John"), a blocking rule of its own.
@@ -290,5 +292,10 @@ def _base(column: str) -> str:
         # first_name and first_metaphone both come from the first name
         if column.startswith(prefix):
             return {"first": "first_name"}.get(prefix, prefix)
-    derived = {"house_number": "address", "name_key": "surname", "name_sound_key": "surname"}
+    derived = {
+        "house_number": "address",
+        "name_key": "surname",
+        "name_sound_key": "surname",
+        "dob_key": "dob",
+    }
     return derived.get(column, column)

@@ -314,12 +314,12 @@ def _add_name_keys(wh: DuckDBWarehouse) -> None:
 SELECTIVE_KEY_PAIRS = 10_000_000
 
 
-def _selective_cap(wh: DuckDBWarehouse, a: str, b: str) -> int:
+def _selective_cap(wh: DuckDBWarehouse, *columns: str) -> int:
     """The largest group size whose groups, with all smaller ones, stay within the budget."""
+    present = " AND ".join(f"{c} IS NOT NULL" for c in columns)
     sizes = wh.query(f"""
         SELECT n, count(*) AS groups FROM (
-            SELECT count(*) AS n FROM records_std
-            WHERE {a} IS NOT NULL AND {b} IS NOT NULL GROUP BY {a}, {b}
+            SELECT count(*) AS n FROM records_std WHERE {present} GROUP BY {", ".join(columns)}
         ) GROUP BY n ORDER BY n
     """).to_pylist()
     cap, pairs = 1, 0
@@ -338,11 +338,13 @@ def _add_selective_keys(wh: DuckDBWarehouse) -> None:
         "name_key": ("first_name", "surname"),
         "name_sound_key": ("surname", "first_metaphone"),
         "first_surname_sound_key": ("first_name", "surname_metaphone"),
+        "dob_key": ("dob",),
     }
     exprs = ", ".join(
-        f"CASE WHEN {a} IS NOT NULL AND {b} IS NOT NULL AND "
-        f"count(*) OVER (PARTITION BY {a}, {b}) <= {_selective_cap(wh, a, b)} "
-        f"THEN {a} || '|' || {b} END AS {name}"
-        for name, (a, b) in keys.items()
+        "CASE WHEN "
+        + " AND ".join(f"{c} IS NOT NULL" for c in cols)
+        + f" AND count(*) OVER (PARTITION BY {', '.join(cols)}) <= {_selective_cap(wh, *cols)} "
+        f"THEN concat_ws('|', {', '.join(cols)}) END AS {name}"
+        for name, cols in keys.items()
     )
     wh.execute(f"CREATE OR REPLACE TEMP TABLE records_std AS SELECT *, {exprs} FROM records_std")

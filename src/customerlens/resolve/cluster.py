@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -115,14 +114,3 @@ def constrained_clusters(
             forbid.pop(rb, None)
     labels = np.fromiter((find(i) for i in range(n_records)), dtype=np.int64, count=n_records)
     return ClusterResult(labels=labels, best_link=best, refused=refused)
-
-
-def clusters_table(ids: list[str], result: ClusterResult) -> pa.Table:
-    """``(unique_id, cluster, best_link)`` as an Arrow table."""
-    return pa.table(
-        {
-            "unique_id": pa.array(ids, pa.string()),
-            "cluster": pa.array(result.labels, pa.int64()),
-            "best_link": pa.array(result.best_link, pa.float64()),
-        }
-    )

@@ -263,23 +263,3 @@ class SplinkScorer:
         con.close()
         self.timings_["predict"] = time.perf_counter() - started
         return count
-
-    def describe_levels(self) -> list[dict[str, Any]]:
-        """Per comparison level: label, m, u and match weight (for explanations and docs)."""
-        if not hasattr(self, "model_"):
-            raise NotFittedError("describe_levels called before fit.")
-        rows = self._fitted_linker.visualisations.match_weights_chart().chart_data
-        return [
-            {
-                k: r.get(k)
-                for k in (
-                    "comparison_name",
-                    "label_for_charts",
-                    "m_probability",
-                    "u_probability",
-                    "log2_bayes_factor",
-                    "comparison_vector_value",
-                )
-            }
-            for r in rows
-        ]

@@ -31,6 +31,7 @@ check: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py
 	cd benchmarks && ../$(BIN)/python bench_resolve.py
+	cd benchmarks && ../$(BIN)/python bench_hybrid.py
 
 bench-scale: setup
 	cd benchmarks && ../$(BIN)/python bench_resolve_scale.py --people 1000000

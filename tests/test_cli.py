@@ -35,7 +35,7 @@ def test_generate_resolve_evaluate_review(tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["review", "--out", str(out), "--limit", "2"])
     assert result.exit_code == 0, result.output
-    assert "pairs await review" in result.output
+    assert "pairs of customers await review" in result.output
     con = duckdb.connect(str(out / "lens.duckdb"), read_only=True)
     pair_id = con.execute("SELECT pair_id FROM match_pairs LIMIT 1").fetchall()[0][0]
     con.close()

@@ -289,12 +289,26 @@ def _print_resolve(report: ResolveReport, seconds: float) -> None:
     recall = report.metrics.get("blocking_recall_estimate")
     if recall is not None:
         table.add_row("blocking recall (estimate)", f"{recall:.3f}")
+    hybrid = report.metrics.get("hybrid")
+    if hybrid:
+        table.add_row("hybrid re-scoring", _hybrid_line(hybrid))
     table.add_row("customer ids", ", ".join(f"{k} {v:,}" for k, v in report.id_changes.items()))
     table.add_row(
         "time",
         f"{seconds:.1f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()) + ")",
     )
     console.print(table)
+
+
+def _hybrid_line(hybrid: dict[str, Any]) -> str:
+    if "skipped" in hybrid:
+        return f"skipped: {hybrid['skipped']}"
+    oof = hybrid["out_of_fold"]
+    return (
+        f"{hybrid['labelled_pairs_scored']:,} labelled pairs, {hybrid['pairs_rescored']:,} "
+        f"re-scored; out-of-fold AUC {oof['hybrid_auc']:.3f} (Splink {oof['splink_auc']:.3f}), "
+        f"Brier {oof['hybrid_brier']:.3f} (Splink {oof['splink_brier']:.3f})"
+    )
 
 
 @app.command()
@@ -363,10 +377,14 @@ def review(
                 console.print(f"{pair_id}: {normalised}")
             return
         queue = wh.query_df(
-            "SELECT pair_id, unique_id_l, unique_id_r, match_probability FROM review_queue "
+            "SELECT pair_id, unique_id_l, unique_id_r, match_probability, decision_probability, "
+            "record_pairs FROM review_queue "
             f"LIMIT {int(limit)}"
         )
-        console.print(f"{wh.row_count('review_queue'):,} pairs await review.")
+        console.print(
+            f"{wh.row_count('review_queue'):,} pairs of customers await review "
+            "(each shown by its strongest pair of records)."
+        )
         interactive = console.is_terminal and console.is_interactive
         for pair in queue.itertuples(index=False):
             _show_pair(wh, pair)
@@ -399,7 +417,8 @@ def _show_pair(wh: Any, pair: Any) -> None:
     evidence = explain_pair(wh, pair.unique_id_l, pair.unique_id_r)
     table = Table(
         title=f"pair {pair.pair_id}: {pair.unique_id_l} vs {pair.unique_id_r}, "
-        f"p = {pair.match_probability:.3f}",
+        f"p = {pair.decision_probability:.3f} (match model {pair.match_probability:.3f}; "
+        f"{pair.record_pairs} record pair(s) between the two customers)",
         title_justify="left",
     )
     for col in ("field", "left", "right", "level", "weight"):

@@ -264,6 +264,14 @@ class DuckDBWarehouse:
     def query_df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         return self._run(sql, params).df()
 
+    def query_batches(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
+        """Stream a result in Arrow batches of about ``rows`` rows (no other query meanwhile)."""
+        try:
+            reader = self._con.sql(sql).to_arrow_reader(rows)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"DuckDB failed: {exc}", sql) from exc
+        yield from reader
+
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         rows = self._run(sql, params).fetchall()
         return rows[0][0] if rows else None

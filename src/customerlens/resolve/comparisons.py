@@ -16,6 +16,8 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import block_on
 
+from customerlens.resolve.behaviour import BEHAVIOUR_COLUMNS
+
 #: Columns of ``records_std`` the model reads (besides ``unique_id``).
 MODEL_COLUMNS = (
     "first_name",
@@ -35,6 +37,7 @@ MODEL_COLUMNS = (
     "name_sound_key",
     "first_surname_sound_key",
     "dob_key",
+    *BEHAVIOUR_COLUMNS,
 )
 
 
@@ -186,6 +189,26 @@ def _address() -> Any:
     )
 
 
+def _behaviour() -> Any:
+    """What the two records bought (see ``behaviour.py``): the same product, the same brand in
+    the same category, the same category, or nothing in common."""
+    return cl.CustomComparison(
+        output_column_name="behaviour",
+        comparison_description="purchase behaviour",
+        comparison_levels=[
+            cll.CustomLevel(
+                "(buy_products_l IS NULL AND buy_categories_l IS NULL) OR "
+                "(buy_products_r IS NULL AND buy_categories_r IS NULL)",
+                label_for_charts="no purchases on one side",
+            ).configure(is_null_level=True),
+            cll.ArrayIntersectLevel("buy_products", 1),
+            cll.ArrayIntersectLevel("buy_brands", 1),
+            cll.ArrayIntersectLevel("buy_categories", 1),
+            cll.ElseLevel(),
+        ],
+    )
+
+
 #: field -> (the column whose presence makes the comparison useful, its builder)
 _FIELDS = {
     "first_name": _first_name,
@@ -195,6 +218,7 @@ _FIELDS = {
     "phone": _phone,
     "postcode": _postcode,
     "address": _address,
+    "behaviour": _behaviour,
 }
 
 #: Blocking keys whose union finds candidate pairs; chosen for recall (measured by the

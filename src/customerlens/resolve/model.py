@@ -16,14 +16,16 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import splink.logging as splink_logging
-from splink import DuckDBAPI, Linker, SettingsCreator
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.internals.exceptions import EMTrainingException
 
 from customerlens.errors import CustomerLensError
+from customerlens.resolve.behaviour import BEHAVIOUR_COLUMNS
 from customerlens.resolve.comparisons import (
     BLOCKING_KEYS,
     EM_KEYS,
@@ -132,7 +134,7 @@ class SplinkScorer:
 
     def _linker(
         self, records: pa.Table, settings: Any, *, budget: bool = False
-    ) -> tuple[Linker, duckdb.DuckDBPyConnection]:
+    ) -> tuple[Linker, DuckDBAPI]:
         missing = [c for c in self.columns_ if c not in records.column_names]
         if missing:
             raise CustomerLensError(f"records lack the columns {missing} the model reads.")
@@ -151,7 +153,7 @@ class SplinkScorer:
         sdf = db.register(records.select(self.columns_))
         if budget:
             settings = self._within_budget(sdf, settings)
-        return Linker(sdf, settings, log_level=logging.ERROR), con
+        return Linker(sdf, settings, log_level=logging.ERROR), db
 
     def _within_budget(self, sdf: Any, settings: dict[str, Any]) -> dict[str, Any]:
         """Leave out prediction rules that alone would generate more pairs than the budget."""
@@ -189,6 +191,8 @@ class SplinkScorer:
                 "No identifying field (name, email, phone, postcode, address, date of birth) "
                 "has any value: every record is a customer of its own."
             )
+        if any(records.column(c).null_count < records.num_rows for c in BEHAVIOUR_COLUMNS):
+            present.add("behaviour")  # evidence beside the identity fields, never alone
         identifiers = {
             column
             for column, kind in self._extras.items()
@@ -199,7 +203,7 @@ class SplinkScorer:
             rng = np.random.default_rng(self.random_state)
             rows = np.sort(rng.choice(records.num_rows, self.max_training_records, replace=False))
             training = records.take(pa.array(rows))
-        linker, con = self._linker(training, self._settings(present, identifiers))
+        linker, db = self._linker(training, self._settings(present, identifiers))
         started = time.perf_counter()
         linker.training.estimate_probability_two_random_records_match(
             rules(PRIOR_KEYS, present) or rules(BLOCKING_KEYS, present)[:1],
@@ -228,15 +232,96 @@ class SplinkScorer:
         self.timings_ = timings
         self.training_records_ = training.num_rows
         self._fitted_linker = linker
-        self._fitted_con = con
+        self._fitted_con = db.duckdb_con
         return self
 
-    def predict_to_parquet(self, records: pa.Table, path: Path, *, threshold: float = 0.01) -> int:
+    def _score_explicit(
+        self,
+        linker: Linker,
+        db: DuckDBAPI,
+        records: pa.Table,
+        found: str,
+        also: pd.DataFrame | None,
+    ) -> str | None:
+        """Score the pairs of ``also`` that blocking did not find; return their table's name.
+
+        Splink scores explicit pairs with ``predict_between`` on two tables holding the left
+        and the right records of each pair under one synthetic id, blocked on that id.
+        """
+        if also is None or also.empty:
+            return None
+        con = db.duckdb_con
+        con.register("__also", also[["unique_id_l", "unique_id_r"]])
+        missing = con.execute(f"""
+            SELECT DISTINCT a.unique_id_l, a.unique_id_r FROM __also a
+            WHERE a.unique_id_l < a.unique_id_r AND NOT EXISTS (
+                SELECT 1 FROM {found} p
+                WHERE p.unique_id_l = a.unique_id_l AND p.unique_id_r = a.unique_id_r)
+            ORDER BY 1, 2
+        """).df()
+        ids = pd.Index(records.column("unique_id").to_pylist())
+        left, right = (
+            ids.get_indexer(missing["unique_id_l"]),
+            ids.get_indexer(missing["unique_id_r"]),
+        )
+        keep = (left >= 0) & (right >= 0)  # pairs of records not in this data are ignored
+        if not keep.any():
+            return None
+        key = pa.array([str(i) for i in range(int(keep.sum()))], pa.string())
+        sides = []
+        for rows in (left[keep], right[keep]):
+            side = records.select(self.columns_).take(pa.array(rows))
+            sides.append(db.register(side.set_column(0, "unique_id", key)))
+        for column in self._tf_columns():
+            linker.table_management.compute_tf_table(column)
+        scored = linker.inference.predict_between(
+            sides[0],
+            sides[1],
+            blocking_rules_to_generate_predictions=[block_on("unique_id")],
+            warning_mode="never",
+        )
+        con.register(
+            "__also_ids",
+            pd.DataFrame(
+                {
+                    "k": key.to_pylist(),
+                    "l": missing["unique_id_l"].to_numpy()[keep],
+                    "r": missing["unique_id_r"].to_numpy()[keep],
+                }
+            ),
+        )
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE __also_scored AS
+            SELECT * REPLACE (i.l AS unique_id_l, i.r AS unique_id_r)
+            FROM {scored.physical_name} s JOIN __also_ids i ON i.k = s.unique_id_l
+        """).fetchall()
+        return "__also_scored"
+
+    def _tf_columns(self) -> list[str]:
+        """Columns whose exact-match levels use term frequencies in the fitted model."""
+        found = []
+        for comparison in self.model_.get("comparisons", []):
+            for level in comparison.get("comparison_levels", []):
+                column = level.get("tf_adjustment_column")
+                if column and column not in found:
+                    found.append(column)
+        return found
+
+    def predict_to_parquet(
+        self,
+        records: pa.Table,
+        path: Path,
+        *,
+        threshold: float = 0.01,
+        also: pd.DataFrame | None = None,
+    ) -> int:
         """Write scored candidate pairs with probability >= ``threshold`` to a Parquet file.
 
         Pairs never pass through Python: at a million people there are tens of millions.
         Columns: unique_id_l, unique_id_r, match_weight, match_probability, match_key, and per
         comparison ``gamma_<field>`` (level) and ``mw_<field>`` (log2 Bayes factor).
+        ``also`` (unique_id_l, unique_id_r; e.g. the labelled pairs) are scored and written
+        whatever their probability, even when no blocking rule finds them (match_key NULL).
         Returns the number of pairs written.
         """
         if not hasattr(self, "model_"):
@@ -244,7 +329,8 @@ class SplinkScorer:
         started = time.perf_counter()
         # a fresh linker on exactly the records scored: term frequencies and the pair budget
         # are those of this data, whatever the model was trained on
-        linker, con = self._linker(records, self.model_, budget=True)
+        linker, db = self._linker(records, self.model_, budget=True)
+        con = db.duckdb_con
         pairs = linker.inference.predict(
             threshold_match_probability=threshold, warning_mode="never"
         )
@@ -255,10 +341,15 @@ class SplinkScorer:
             if c in keep or c.startswith(("gamma_", "mw_"))
         ]
         columns = ", ".join(f'"{c}"' for c in names)
-        con.execute(
-            f"COPY (SELECT {columns} FROM {pairs.physical_name}) TO '{path}' (FORMAT parquet)"
-        ).fetchall()
-        count = int(con.execute(f"SELECT count(*) FROM {pairs.physical_name}").fetchall()[0][0])
+        select = f"SELECT {columns} FROM {pairs.physical_name}"
+        explicit = self._score_explicit(linker, db, records, pairs.physical_name, also)
+        if explicit is not None:
+            unkeyed = ", ".join(
+                "NULL AS match_key" if c == "match_key" else f'"{c}"' for c in names
+            )
+            select += f" UNION ALL SELECT {unkeyed} FROM {explicit}"
+        con.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)").fetchall()
+        count = int(con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0])
         pairs.drop_table_from_database_and_remove_from_cache()
         con.close()
         self.timings_["predict"] = time.perf_counter() - started

@@ -27,6 +27,7 @@ from customerlens.resolve.cluster import constrained_clusters
 from customerlens.resolve.decide import conflict_sql, decision_sql
 from customerlens.resolve.explain import levels_table
 from customerlens.resolve.golden import golden_sql
+from customerlens.resolve.hybrid import rescore
 from customerlens.resolve.labels import MATCH, NON_MATCH, ensure_labels_table, latest_labels
 from customerlens.resolve.model import SplinkScorer
 from customerlens.resolve.stable_ids import assign_ids
@@ -98,14 +99,18 @@ def resolve(
     )
     lap("standardise")
     ids = records.column("unique_id").to_pylist()
+    labels = latest_labels(wh)
     with tempfile.TemporaryDirectory(prefix="customerlens-pairs-") as scratch:
         pairs_file = Path(scratch) / "pairs.parquet"
-        _score(records, options, step, report, pairs_file)
+        _score(records, options, step, report, pairs_file, labels)
         del records  # the scratch database has its own copy; free ours before the big steps
         _store_pairs(wh, pairs_file, options)
     lap("score")
+    if len(labels):
+        step("re-scoring pairs with the labels (hybrid model)")
+        report.metrics["hybrid"] = rescore(wh, labels, random_state=options.random_state)
+        lap("hybrid")
     step("clustering")
-    labels = latest_labels(wh)
     report.metrics["labels"] = {str(k): int(v) for k, v in labels["label"].value_counts().items()}
     clusters, best = _cluster(wh, ids, labels, options)
     lap("cluster")
@@ -151,8 +156,9 @@ def _score(
     step: Callable[[str], None],
     report: ResolveReport,
     pairs_file: Path,
+    labels: pd.DataFrame,
 ) -> None:
-    """Train the model and write the scored pairs to ``pairs_file``."""
+    """Train the model and write the scored pairs (and every labelled pair) to ``pairs_file``."""
     if records.num_rows < 2 or report.no_identity == records.num_rows:
         # nothing to compare: every record is a customer of its own, flagged by its tier
         report.metrics["model"] = {"fields": [], "skipped": "no identifying field has a value"}
@@ -167,7 +173,7 @@ def _score(
     scorer.fit(records)
     step("scoring candidate pairs")
     report.metrics["pairs_scored"] = scorer.predict_to_parquet(
-        records, pairs_file, threshold=options.pair_floor
+        records, pairs_file, threshold=options.pair_floor, also=labels
     )
     step("estimating blocking recall")
     recall, basis = estimate_blocking_recall(
@@ -235,6 +241,7 @@ def _cluster(
             JOIN __ids r ON r.unique_id = p.unique_id_r
             WHERE p.decision_probability >= {options.auto_threshold}
                OR p.decision_probability < {options.cannot_link}
+            ORDER BY a, b  -- ties in probability merge in one fixed order: same input, same ids
         """)
         best_rows = wh.query(f"""
             SELECT i.idx, max(s.p) AS p FROM (
@@ -311,7 +318,8 @@ def _write(
     wh.create_table_as(
         REVIEW_QUEUE,
         f"""
-        SELECT p.*, l.customer_id AS customer_id_l, r.customer_id AS customer_id_r
+        SELECT p.*, l.customer_id AS customer_id_l, r.customer_id AS customer_id_r,
+               count(*) OVER customers AS record_pairs
         FROM {MATCH_PAIRS} p
         JOIN {RECORD_CUSTOMER} l ON l.source || ':' || l.record_id = p.unique_id_l
         JOIN {RECORD_CUSTOMER} r ON r.source || ':' || r.record_id = p.unique_id_r
@@ -319,7 +327,13 @@ def _write(
           AND l.customer_id <> r.customer_id
           AND NOT EXISTS (SELECT 1 FROM {LABELS} d WHERE d.unique_id_l = p.unique_id_l
                           AND d.unique_id_r = p.unique_id_r)
-        ORDER BY p.match_probability DESC
+        -- one question per pair of customers: their strongest record pair stands for all
+        -- (a decision on it binds the two customers, see labels.py)
+        WINDOW customers AS (PARTITION BY least(l.customer_id, r.customer_id),
+                                          greatest(l.customer_id, r.customer_id))
+        QUALIFY row_number() OVER (customers ORDER BY p.decision_probability DESC,
+                                   p.pair_id) = 1
+        ORDER BY p.decision_probability DESC, p.pair_id
     """,
     )
     wh.create_table_as(CUSTOMERS, golden_sql(RECORD_CUSTOMER))

@@ -21,6 +21,7 @@ from nicknames import NickNamer
 
 from customerlens.errors import CustomerLensError
 from customerlens.ingest.names import SUFFIXES, TITLES
+from customerlens.resolve.behaviour import add_behaviour
 from customerlens.tables import ACCOUNTS, CRM, RECORDS
 from customerlens.warehouse import DuckDBWarehouse, quote_ident
 
@@ -206,6 +207,7 @@ def standardise(
             stack.enter_context(wh.temporary_view(f"__std_{alias}", table))
         wh.execute(_base_sql(source))
     _add_name_keys(wh)
+    add_behaviour(wh)
     for name in extra_fields:
         _add_extra_field(wh, name)
     return "records_std"

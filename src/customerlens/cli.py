@@ -245,10 +245,15 @@ def demo(
     people: Annotated[int, typer.Option(min=1)] = 20_000,
     seed: int = 42,
 ) -> None:
-    """The one-command tour: generate a shop, ingest it and summarise every stage."""
+    """The one-command tour: generate a shop, then ingest, resolve, features and models."""
+    from customerlens.features.pipeline import run_features
+    from customerlens.models.pipeline import run_models
+    from customerlens.runner import METRICS_FILE, finish_metrics
+
     started = time.perf_counter()
     files = _generate(out / "data", people, seed, "default")
     sources = {role: SourceConfig(path=files[role]) for role in ("accounts", "crm", "transactions")}
+    project = ProjectConfig(sources=sources)
     with open_warehouse(out, settings=Settings()) as wh:
         with _steps("ingest") as step:
             report = ingest(wh, sources, on_step=step)
@@ -257,6 +262,13 @@ def demo(
         with _steps("resolve") as step:
             resolved = resolve_stage(wh, export_dir=out, on_step=step)
         _print_resolve(resolved, time.perf_counter() - resolve_started)
+        run_started = time.perf_counter()
+        with _steps("features and models") as step:
+            features = run_features(wh, project.features, on_step=step)
+            models = run_models(wh, features.dates, project.features, on_step=step)
+        metrics = finish_metrics(out, features, models, {})
+        _print_run(metrics, time.perf_counter() - run_started)
+        console.print(f"Wrote {out / METRICS_FILE}", highlight=False)
     from customerlens.resolve.evaluate import evaluate_files
 
     quality = evaluate_files(out / "data" / "truth.csv", out / "record_customer.csv")
@@ -342,6 +354,90 @@ def resolve(
             report = resolve_stage(wh, project.resolve, export_dir=out, on_step=step)
     _print_resolve(report, time.perf_counter() - started)
     console.print(f"Wrote {out / 'record_customer.csv'}", highlight=False)
+
+
+@app.command("run")
+@_handle_errors
+def run_cmd(
+    out: OutOpt,
+    transactions: FileOpt = None,
+    accounts: FileOpt = None,
+    crm: FileOpt = None,
+    config: Annotated[Path | None, typer.Option(help="customerlens.toml")] = None,
+    cutoff: Annotated[
+        str | None,
+        typer.Option(help="Evaluation cutoff YYYY-MM-DD (default: last day minus the horizon)"),
+    ] = None,
+    horizon_days: Annotated[int | None, typer.Option(min=1, help="Churn / value horizon")] = None,
+    time_unit: Annotated[str | None, typer.Option(help="CLV time unit: day or week")] = None,
+    clv_model: Annotated[str | None, typer.Option(help="bg_nbd or pareto_nbd")] = None,
+    clv_method: Annotated[str | None, typer.Option(help="map (default) or mcmc")] = None,
+) -> None:
+    """Everything: ingest, resolve, features, CLV, churn; tables in OUT/lens.duckdb and
+    OUT/metrics.json."""
+    import datetime as dt
+
+    from customerlens.runner import METRICS_FILE, run_all
+
+    started = time.perf_counter()
+    project = _sources(accounts, crm, transactions, config)
+    if "transactions" not in project.sources:
+        raise ConfigError("`run` needs --transactions FILE (or [sources.transactions]).")
+    changes: dict[str, Any] = {
+        "horizon_days": horizon_days,
+        "time_unit": time_unit,
+        "clv_model": clv_model,
+        "clv_method": clv_method,
+    }
+    if cutoff is not None:
+        try:
+            changes["cutoff"] = dt.date.fromisoformat(cutoff)
+        except ValueError as exc:
+            raise ConfigError(f"--cutoff {cutoff!r} is not a date like 2011-09-30.") from exc
+    try:
+        project.features = project.features.model_validate(
+            {**project.features.model_dump(), **{k: v for k, v in changes.items() if v is not None}}
+        )
+    except ValueError as exc:
+        raise ConfigError(f"bad option: {exc}") from exc
+    with open_warehouse(out, settings=Settings()) as wh, _steps("run") as step:
+        metrics = run_all(wh, project, out, on_step=step)
+    _print_run(metrics, time.perf_counter() - started)
+    console.print(f"Wrote {out / METRICS_FILE}", highlight=False)
+
+
+def _print_run(metrics: dict[str, Any], seconds: float) -> None:
+    revenue, churn, clv = metrics["revenue"], metrics["churn"], metrics["clv"]
+    table = Table(title="Customers, value and risk", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    rows = [
+        ("customers", f"{metrics['customers']:,}"),
+        ("net revenue (products)", f"{revenue['total']:,.2f}"),
+        ("non-product lines (postage, fees...)", f"{revenue['non_product']:,.2f}"),
+        ("untracked revenue", f"{revenue['untracked']:,.2f} ({revenue['untracked_share']:.1%})"),
+        ("recovered by resolution", f"{revenue['recovered_by_resolution']:,.2f}"),
+        (
+            f"CLV {clv['model']} ({clv['time_unit']})",
+            ", ".join(f"{k} {v:.4g}" for k, v in clv["params"].items()),
+        ),
+        (
+            "CLV holdout purchases",
+            f"predicted {clv['holdout']['predicted']:,.0f}, actual {clv['holdout']['actual']:,.0f}",
+        ),
+        (
+            f"churn ({churn['horizon_days']} days after {churn['cutoff']})",
+            f"AUC {churn['auc']:.3f}, PR-AUC {churn['pr_auc']:.3f}, Brier {churn['brier']:.3f}",
+        ),
+        (
+            "churn baselines (AUC)",
+            f"recency {churn['baseline_recency_auc']:.3f}, CLV model {churn['clv_model_auc']:.3f}",
+        ),
+        ("time", f"{seconds:.1f} s"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 @app.command()

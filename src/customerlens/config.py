@@ -25,6 +25,7 @@ Relative paths in the file are relative to the file's folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -130,6 +131,51 @@ class ResolveOptions(BaseModel):
         return self
 
 
+#: words that mark a transaction line as a service or an adjustment, not a product a customer
+#: chose (postage, fees, manual adjustments, bad debt...): matched as whole words in the product
+#: name, case-insensitively
+NON_PRODUCT_WORDS = (
+    "postage",
+    "carriage",
+    "shipping",
+    "delivery",
+    "fee",
+    "fees",
+    "charge",
+    "charges",
+    "commission",
+    "manual",
+    "adjust",
+    "adjustment",
+    "bad debt",
+    "discount",
+    "sample",
+    "samples",
+    "voucher",
+    "gift card",
+)
+
+
+class FeatureOptions(BaseModel):
+    """How transactions become customer features and models."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: churn / value horizon in days: churned = no purchase in the horizon after the cutoff
+    horizon_days: int = Field(default=90, gt=0)
+    #: the evaluation cutoff (ISO date); default: the last day of data minus the horizon
+    cutoff: dt.date | None = None
+    #: time unit of the CLV model
+    time_unit: Literal["day", "week"] = "day"
+    clv_model: Literal["bg_nbd", "pareto_nbd"] = "bg_nbd"
+    #: "map" (flat priors: the maximum-likelihood fit) or "mcmc" (full Bayesian sampling)
+    clv_method: Literal["map", "mcmc"] = "map"
+    #: see NON_PRODUCT_WORDS; product ids listed here are non-product lines too
+    non_product_words: tuple[str, ...] = NON_PRODUCT_WORDS
+    non_product_ids: tuple[str, ...] = ()
+    random_state: int = 42
+
+
 class ProjectConfig(BaseModel):
     """The content of ``customerlens.toml``."""
 
@@ -138,6 +184,7 @@ class ProjectConfig(BaseModel):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     resolve: ResolveOptions = Field(default_factory=ResolveOptions)
+    features: FeatureOptions = Field(default_factory=FeatureOptions)
 
     @field_validator("sources")
     @classmethod

@@ -36,3 +36,19 @@ LABELS: Final = "labels"
 CUSTOMER_ID_HISTORY: Final = "customer_id_history"
 
 ROLES: Final = (ACCOUNTS, CRM, TRANSACTIONS)
+
+# features and models
+#: every transaction line with its order, net amount, kind (product / non-product), whether the
+#: shop knew the customer, and the resolved customer
+SALES: Final = "sales"
+#: one row per customer: behaviour up to the data's end (see features/customer.py)
+CUSTOMER_FEATURES: Final = "customer_features"
+#: revenue by month: total, non-product, tracked, untracked, recovered by resolution
+REVENUE_GAP: Final = "revenue_gap"
+#: recency, frequency, monetary value, their 1-5 scores and the named RFM segment
+RFM: Final = "rfm"
+#: expected purchases and value over the horizon, with intervals (BG/NBD or Pareto/NBD,
+#: Gamma-Gamma)
+CLV: Final = "clv"
+#: P(no purchase in the horizon) per customer, calibrated, with its risk band
+CHURN: Final = "churn"

@@ -276,7 +276,7 @@ def _cluster(
         forbidden=(label_left[rejected], label_right[rejected]),
         best_link=best,
     )
-    clusters = pd.DataFrame({"unique_id": ids, "cluster": result.labels})
+    clusters = pd.DataFrame({"unique_id": pd.Series(ids, dtype=str), "cluster": result.labels})
     return clusters, result.best_link
 
 
@@ -296,9 +296,10 @@ def _record_customer(
     )
     return pd.DataFrame(
         {
-            "source": meta["source"].to_numpy(),
-            "record_id": meta["record_id"].to_numpy(),
-            "customer_id": assigned["customer_id"].to_numpy(),
+            # typed, so that an empty result still has text columns
+            "source": pd.Series(meta["source"].to_numpy(), dtype=str),
+            "record_id": pd.Series(meta["record_id"].to_numpy(), dtype=str),
+            "customer_id": pd.Series(assigned["customer_id"].to_numpy(), dtype=str),
             "match_probability": np.round(best, 6),
             "tier": tier,
             "identity_fields": meta["identity_fields"].to_numpy(),

@@ -1,0 +1,1 @@
+"""Customer models: lifetime value, churn, segments, recommendations."""

@@ -32,9 +32,12 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py
 	cd benchmarks && ../$(BIN)/python bench_resolve.py
 	cd benchmarks && ../$(BIN)/python bench_hybrid.py
+	cd benchmarks && ../$(BIN)/python bench_value.py
+	cd benchmarks && ../$(BIN)/python bench_run.py --people 100000
 
 bench-scale: setup
 	cd benchmarks && ../$(BIN)/python bench_resolve_scale.py --people 1000000
+	cd benchmarks && ../$(BIN)/python bench_run.py --people 1000000 --no-pandas
 
 clean:
 	rm -rf demo .pytest_cache .mypy_cache .ruff_cache

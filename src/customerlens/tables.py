@@ -52,3 +52,22 @@ RFM: Final = "rfm"
 CLV: Final = "clv"
 #: P(no purchase in the horizon) per customer, calibrated, with its risk band
 CHURN: Final = "churn"
+#: the churn model's out-of-time evaluation: per customer at the cutoff, P(churn), the outcome,
+#: and the CLV model's scores (reliability curves, segment transitions)
+CHURN_EVALUATION: Final = "churn_evaluation"
+
+# segments and actions
+#: per customer: behavioural segment, its name, membership probability, outlier flag, PCA x/y
+SEGMENTS: Final = "segments"
+#: per segment: size, feature means / medians, name, persona, action
+SEGMENT_PROFILES: Final = "segment_profiles"
+#: customers moving between segments from the evaluation cutoff to the last day
+SEGMENT_TRANSITIONS: Final = "segment_transitions"
+#: top 10 look-alike customers per customer (cosine on scaled features)
+LOOKALIKES: Final = "lookalikes"
+#: top 10 product recommendations per customer, already-bought items filtered
+RECOMMENDATIONS: Final = "recommendations"
+#: isolation-forest anomaly score per customer, with the most extreme features as reason
+ANOMALIES: Final = "anomalies"
+#: per customer: the strategy rule that applies, its action, value at risk and rank
+ACTIONS: Final = "actions"

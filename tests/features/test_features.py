@@ -12,7 +12,12 @@ import pytest
 
 from customerlens.config import NON_PRODUCT_WORDS, FeatureOptions, SourceConfig
 from customerlens.errors import ConfigError
-from customerlens.features.customer import FEATURE_COLUMNS, features_sql, labelled_sql
+from customerlens.features.customer import (
+    FEATURE_COLUMNS,
+    btyd_summary_sql,
+    features_sql,
+    labelled_sql,
+)
 from customerlens.features.pipeline import choose_dates, run_features
 from customerlens.features.rfm import FALLBACK_SEGMENT, SEGMENT_RULES, segment_case
 from customerlens.ingest import ingest
@@ -67,6 +72,11 @@ def test_features_never_read_after_the_cutoff(retail: DuckDBWarehouse) -> None:
     )
     cut = retail.query_df(features_sql(cutoff, source="sales_cut") + " ORDER BY customer_id")
     pd.testing.assert_frame_equal(full, cut)
+    # the CLV model's summary (which churn also uses as features) obeys the same rule
+    pd.testing.assert_frame_equal(
+        retail.query_df(btyd_summary_sql(cutoff, 7)),
+        retail.query_df(btyd_summary_sql(cutoff, 7, source="sales_cut")),
+    )
     # and the outcome reads only the horizon: data past it changes nothing
     retail.execute(
         "CREATE OR REPLACE TEMP TABLE sales_h AS SELECT * FROM sales "

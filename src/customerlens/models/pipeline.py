@@ -40,7 +40,7 @@ from customerlens.models.churn import (
     reliability_table,
 )
 from customerlens.models.clv import CLVModel
-from customerlens.tables import CHURN, CLV, CUSTOMER_FEATURES
+from customerlens.tables import CHURN, CHURN_EVALUATION, CLV, CUSTOMER_FEATURES
 from customerlens.warehouse import DuckDBWarehouse
 
 DAYS_PER_UNIT = {"day": 1, "week": 7}
@@ -171,6 +171,20 @@ def run_models(
         "customers_eval": len(test),
         "reliability": reliability_table(y_test, p_test),
     }
+    # kept for segment transitions and the reliability curve: the scores as of the cutoff
+    wh.write_table(
+        CHURN_EVALUATION,
+        pd.DataFrame(
+            {
+                "customer_id": test["customer_id"],
+                "cutoff": dates.cutoff,
+                "p_churn": np.round(p_test, 6),
+                "churned": y_test,
+                "clv_p_no_purchase": test["clv_p_no_purchase"],
+                "clv_expected_value": test["clv_expected_value"],
+            }
+        ),
+    )
     value = ValueModel(random_state=options.random_state).fit(train, train["future_spend"])
     v_test = value.predict(test)
     clv_value = test["clv_expected_value"].fillna(0.0).to_numpy()

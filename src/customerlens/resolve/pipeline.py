@@ -24,6 +24,7 @@ from customerlens.config import ResolveOptions
 from customerlens.errors import CustomerLensError
 from customerlens.resolve.blocking_recall import estimate_blocking_recall
 from customerlens.resolve.cluster import constrained_clusters
+from customerlens.resolve.comparisons import MODEL_COLUMNS
 from customerlens.resolve.decide import conflict_sql, decision_sql
 from customerlens.resolve.explain import levels_table
 from customerlens.resolve.golden import golden_sql
@@ -43,7 +44,7 @@ from customerlens.tables import (
     RECORDS,
     REVIEW_QUEUE,
 )
-from customerlens.warehouse import DuckDBWarehouse, RunRecord
+from customerlens.warehouse import DuckDBWarehouse, RunRecord, quote_ident
 
 TIERS = ("auto", "review", "single")
 
@@ -88,7 +89,11 @@ def resolve(
 
     step("standardising records")
     standardise(wh, region=options.default_region, extra_fields=tuple(options.extra_fields))
-    records = wh.query("SELECT * FROM records_std ORDER BY unique_id")
+    # only what the match model reads leaves the warehouse: at 3M records every column is ~0.1 GB
+    needed = ["unique_id", *MODEL_COLUMNS, *(f"x_{name}" for name in options.extra_fields)]
+    records = wh.query(
+        f"SELECT {', '.join(quote_ident(c) for c in needed)} FROM records_std ORDER BY unique_id"
+    )
     report.records = dict(
         wh.query("SELECT source, count(*) AS n FROM records_std GROUP BY 1 ORDER BY 1")
         .to_pandas()

@@ -247,6 +247,7 @@ def demo(
 ) -> None:
     """The one-command tour: generate a shop, then ingest, resolve, features and models."""
     from customerlens.features.pipeline import run_features
+    from customerlens.insights.pipeline import run_insights
     from customerlens.models.pipeline import run_models
     from customerlens.runner import METRICS_FILE, finish_metrics
 
@@ -266,6 +267,7 @@ def demo(
         with _steps("features and models") as step:
             features = run_features(wh, project.features, on_step=step)
             models = run_models(wh, features.dates, project.features, on_step=step)
+            models |= run_insights(wh, features.dates, out, on_step=step)
         metrics = finish_metrics(out, features, models, {})
         _print_run(metrics, time.perf_counter() - run_started)
         console.print(f"Wrote {out / METRICS_FILE}", highlight=False)
@@ -433,10 +435,66 @@ def _print_run(metrics: dict[str, Any], seconds: float) -> None:
             "churn baselines (AUC)",
             f"recency {churn['baseline_recency_auc']:.3f}, CLV model {churn['clv_model_auc']:.3f}",
         ),
-        ("time", f"{seconds:.1f} s"),
     ]
+    segments = metrics.get("segments")
+    if segments:
+        rows.append(
+            (
+                f"segments (k = {segments['k']}, stability {segments['stability']['mean']:.2f})",
+                ", ".join(f"{name} {n:,}" for name, n in segments["names"].items()),
+            )
+        )
+        recs = {m["method"]: m for m in metrics["recommendations"]["methods"]}
+        if recs:
+            rows.append(
+                (
+                    "recommendations precision@10",
+                    ", ".join(f"{k} {m['precision_at_n']:.3f}" for k, m in recs.items()),
+                )
+            )
+        rows.append(
+            (
+                "value at risk (top 100 customers)",
+                f"{metrics['actions']['value_at_risk_top_100']:,.2f}",
+            )
+        )
+    rows.append(("time", f"{seconds:.1f} s"))
     for row in rows:
         table.add_row(*row)
+    console.print(table)
+
+
+@app.command()
+@_handle_errors
+def lookalike(
+    customer_id: Annotated[str, typer.Argument(help="The customer to find look-alikes of")],
+    out: OutOpt,
+    limit: Annotated[int, typer.Option(min=1, max=10)] = 10,
+) -> None:
+    """Customers most like CUSTOMER_ID (cosine similarity of scaled behaviour), from `run`."""
+    if not (out / "lens.duckdb").exists():
+        raise ConfigError(f"No warehouse in {out}: run `customerlens run` first.")
+    with open_warehouse(out, settings=Settings(), read_only=True) as wh:
+        if not wh.has_table("lookalikes"):
+            raise ConfigError(f"{out} has no look-alikes yet: run `customerlens run` first.")
+        rows = wh.query_df(
+            "SELECT l.rank, l.lookalike_id, l.similarity, s.segment_name "
+            "FROM lookalikes l LEFT JOIN segments s ON s.customer_id = l.lookalike_id "
+            "WHERE l.customer_id = ? ORDER BY l.rank LIMIT ?",
+            [customer_id, limit],
+        )
+    if rows.empty:
+        raise ConfigError(
+            f"No customer {customer_id!r} with look-alikes in {out} (only customers with a "
+            "purchase have them); see the `segments` table for ids."
+        )
+    table = Table(title=f"Customers like {customer_id}", title_justify="left")
+    for col in ("rank", "customer", "similarity", "segment"):
+        table.add_column(col, justify="right" if col in ("rank", "similarity") else "left")
+    for row in rows.itertuples(index=False):
+        table.add_row(
+            str(row.rank), str(row.lookalike_id), f"{row.similarity:.3f}", _text(row.segment_name)
+        )
     console.print(table)
 
 

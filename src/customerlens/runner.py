@@ -16,6 +16,7 @@ from typing import Any
 from customerlens.config import ProjectConfig
 from customerlens.features.pipeline import FeaturesReport, run_features
 from customerlens.ingest import ingest
+from customerlens.insights.pipeline import run_insights
 from customerlens.models.pipeline import run_models
 from customerlens.resolve.pipeline import resolve
 from customerlens.warehouse import DuckDBWarehouse
@@ -75,7 +76,11 @@ def run_all(
     lap("features")
     models = run_models(wh, features.dates, project.features, on_step=step)
     lap("models")
-    return finish_metrics(out, features, models, {**report, "timings": timings})
+    insights = run_insights(
+        wh, features.dates, out, random_state=project.features.random_state, on_step=step
+    )
+    lap("segments and actions")
+    return finish_metrics(out, features, {**models, **insights}, {**report, "timings": timings})
 
 
 def finish_metrics(

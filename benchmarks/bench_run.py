@@ -38,7 +38,9 @@ with DuckDBWarehouse(out) as wh:
                 for r in ("accounts", "crm", "transactions")})
     report = resolve(wh)
     lines = wh.row_count("transactions")
-print(json.dumps({"seconds": round(time.perf_counter() - started, 1), "customers": report.customers,
+Path(sys.argv[-1]).write_text(json.dumps({
+                  "seconds": round(time.perf_counter() - started, 1),
+                  "customers": report.customers,
                   "transaction_lines": lines,
                   "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 """
@@ -64,9 +66,18 @@ with DuckDBWarehouse(out) as wh:
     started = time.perf_counter()
     models = run_models(wh, features.dates, FeatureOptions(), on_step=step)
     timings["models"] = round(time.perf_counter() - started, 1)
+    peak_models = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    started = time.perf_counter()
+    insights = run_insights(wh, features.dates, out, on_step=step)
+    timings["segments_actions"] = round(time.perf_counter() - started, 1)
 churn = {k: v for k, v in models["churn"].items() if k != "reliability"}
-print(json.dumps({"timings": timings, "customers": features.metrics["customers"],
+Path(sys.argv[-1]).write_text(json.dumps({
+                  "timings": timings, "customers": features.metrics["customers"],
                   "churn": churn, "value": models["value"], "clv": models["clv"],
+                  "peak_mb_features_models": peak_models,
+                  "segments": {k: insights["segments"][k] for k in
+                               ("k", "stability", "names", "agreement")},
+                  "recommendations": insights["recommendations"],
                   "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 """
 
@@ -110,7 +121,7 @@ with DuckDBWarehouse(out, read_only=True) as wh:
     same = bool((merged["orders"].fillna(0) == merged["orders_pd"].fillna(0)).all()
                 and ((merged["net_spend"] - merged["net_spend_pd"]).abs() < 1e-6).all())
     lines = wh.row_count("sales")
-print(json.dumps({"sales_lines": lines, "customers": len(ours),
+Path(sys.argv[-1]).write_text(json.dumps({"sales_lines": lines, "customers": len(ours),
                   "sql_seconds": round(statistics.median(sql_times), 3),
                   "pandas_seconds": round(statistics.median(pandas_times), 3),
                   "same_result": same}))
@@ -118,16 +129,17 @@ print(json.dumps({"sales_lines": lines, "customers": len(ours),
 
 
 def _child(code: str, *args: str, log: Path) -> dict[str, object]:
+    """Run ``code`` in a fresh process; it writes its JSON result to the file given last."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        result = Path(handle.name)
     with log.open("a") as err:
-        done = subprocess.run(
-            [sys.executable, "-c", code, *args],
-            check=True,
-            capture_output=False,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
+        subprocess.run(
+            [sys.executable, "-c", code, *args, str(result)], check=True, stdout=err, stderr=err
         )
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    try:
+        return dict(json.loads(result.read_text()))
+    finally:
+        result.unlink()
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
@@ -177,11 +189,17 @@ def _markdown(r: dict[str, object]) -> str:
         f"{ir['customers']:,} customers) | {ir['seconds']} s | {ir['peak_mb']:,} MB |",
         f"| features ({fm['customers']:,} buying customers) | {fm['timings']['features']} s | |",
         f"| models (CLV x7 fits, churn, value) | {fm['timings']['models']} s | "
-        f"{fm['peak_mb']:,} MB (features + models) |",
+        f"{fm['peak_mb_features_models']:,} MB (features + models) |",
+        f"| segments, look-alikes, recommendations, anomalies, actions | "
+        f"{fm['timings']['segments_actions']} s | {fm['peak_mb']:,} MB (whole process) |",
         "",
         f"Churn out of time: AUC {fm['churn']['auc']}, PR-AUC {fm['churn']['pr_auc']}, "
         f"Brier {fm['churn']['brier']}; recency-only AUC {fm['churn']['baseline_recency_auc']}, "
         f"CLV P(no purchase) AUC {fm['churn']['clv_model_auc']}.",
+        "",
+        f"Segments: k = {fm['segments']['k']}, bootstrap stability "
+        f"{fm['segments']['stability']}, sizes {fm['segments']['names']}.",
+        f"Recommendations (holdout): {fm['recommendations']}.",
     ]
     rp = r.get("rfm_pandas_vs_sql")
     if isinstance(rp, dict):

@@ -71,13 +71,57 @@ def test_run_on_online_retail(retail_run: Path) -> None:
 
 
 @pytest.mark.slow
+def test_run_segments_and_actions_on_online_retail(retail_run: Path) -> None:
+    metrics = json.loads((retail_run / "metrics.json").read_text())
+    seg = metrics["segments"]
+    assert [row["k"] for row in seg["k_scores"]] == list(range(2, 11))
+    assert 2 <= seg["k"] <= 10 and sum(seg["names"].values()) == seg["customers"]
+    assert len(seg["kruskal_wallis"]) == len(seg["features"])
+    recs = {m["method"]: m for m in metrics["recommendations"]["methods"]}
+    # collaborative filtering beats the popularity baseline on the time-based holdout
+    assert recs["als"]["precision_at_n"] > recs["popularity"]["precision_at_n"]
+    with duckdb.connect(str(retail_run / "lens.duckdb"), read_only=True) as con:
+        one = con.sql("SELECT count(*) = count(DISTINCT customer_id) FROM segments").fetchall()[0][
+            0
+        ]
+        assert one
+        # recommendations never repeat what the customer already bought
+        bought = con.sql(
+            "SELECT count(*) FROM recommendations r JOIN sales s "
+            "ON s.customer_id = r.customer_id AND s.product_id = r.product_id "
+            "WHERE s.kind = 'product' AND s.quantity > 0"
+        ).fetchall()[0][0]
+        assert bought == 0
+        ranks = con.sql("SELECT value_at_risk FROM actions ORDER BY rank").df()
+        assert ranks["value_at_risk"].is_monotonic_decreasing
+        assert con.sql("SELECT count(*) FROM actions WHERE action IS NULL").fetchall()[0][0] == 0
+        self_like = con.sql(
+            "SELECT count(*) FROM lookalikes WHERE customer_id = lookalike_id"
+        ).fetchall()[0][0]
+        assert self_like == 0
+    assert (retail_run / "actions.csv").exists()
+    result = runner.invoke(app, ["lookalike", "12347", "--out", str(retail_run)])
+    assert result.exit_code == 0, result.output
+    assert "Customers like 12347" in result.output
+    result = runner.invoke(app, ["lookalike", "nobody", "--out", str(retail_run)])
+    assert result.exit_code != 0 and "No customer 'nobody'" in result.output
+
+
+@pytest.mark.slow
 def test_run_on_cdnow_weekly(tmp_path: Path) -> None:
     _need(CDNOW)
     result = runner.invoke(
         app,
         [
-            "run", "--transactions", str(CDNOW), "--out", str(tmp_path),
-            "--time-unit", "week", "--horizon-days", "182",
+            "run",
+            "--transactions",
+            str(CDNOW),
+            "--out",
+            str(tmp_path),
+            "--time-unit",
+            "week",
+            "--horizon-days",
+            "182",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -88,6 +132,8 @@ def test_run_on_cdnow_weekly(tmp_path: Path) -> None:
     # the dollar value is a line total: revenue is the sum of it, nothing multiplied
     total = pd.read_csv(CDNOW, sep=r"\s+")
     assert metrics["revenue"]["total"] == pytest.approx(total.iloc[:, -1].sum(), rel=1e-9)
+    # no product ids: recommendations are skipped with the reason, not faked
+    assert "no products" in metrics["recommendations"]["skipped"]
 
 
 @pytest.mark.parametrize(

@@ -444,7 +444,9 @@ def _print_run(metrics: dict[str, Any], seconds: float) -> None:
                 ", ".join(f"{name} {n:,}" for name, n in segments["names"].items()),
             )
         )
-        recs = {m["method"]: m for m in metrics["recommendations"]["methods"]}
+        recs = {
+            m["method"]: m for m in metrics["recommendations"].get("methods", []) if "method" in m
+        }
         if recs:
             rows.append(
                 (

@@ -216,8 +216,17 @@ def _recommend(wh: DuckDBWarehouse, dates: Dates, random_state: int) -> dict[str
         SELECT customer_id, product_id, quantity, event_time FROM {SALES}
         WHERE kind = 'product' AND customer_id IS NOT NULL AND product_id IS NOT NULL
     """)
+    if lines["product_id"].nunique() < 2:
+        return {"skipped": "the transactions name no products, so nothing can be recommended"}
     holdout_cutoff = pd.Timestamp(dates.last_day) - pd.Timedelta(days=28)
-    evaluation = evaluate_time_holdout(lines, time_col="event_time", cutoff=holdout_cutoff, n=TOP_N)
+    try:
+        evaluation = (
+            evaluate_time_holdout(lines, time_col="event_time", cutoff=holdout_cutoff, n=TOP_N)
+            .round(4)
+            .to_dict(orient="records")
+        )
+    except ValueError as exc:  # too little data around the holdout cutoff to judge
+        evaluation = [{"skipped": str(exc)}]
     matrix, customer_ids, items = interactions(lines)
     model = Recommender(random_state=random_state).fit(matrix, customer_ids, items)
     recs = model.recommend(customer_ids, n=TOP_N)
@@ -232,7 +241,4 @@ def _recommend(wh: DuckDBWarehouse, dates: Dates, random_state: int) -> dict[str
     if names is not None:
         recs = recs.merge(names, on="product_id", how="left")
     wh.write_table(RECOMMENDATIONS, recs)
-    return {
-        "holdout_cutoff": str(holdout_cutoff.date()),
-        "methods": evaluation.round(4).to_dict(orient="records"),
-    }
+    return {"holdout_cutoff": str(holdout_cutoff.date()), "methods": evaluation}

@@ -70,6 +70,37 @@ def _markdown(results: dict[str, Any]) -> str:
             f"{c['baseline_recency_auc']:.3f} | {c['clv_model_auc']:.3f} | "
             f"{v['mae']:,.1f} ({v['clv_model_mae']:,.1f}) | {m['seconds']} |"
         )
+    lines += [
+        "",
+        "## Segments and recommendations",
+        "",
+        "| shop | k (elbow) | silhouette | stability | k-means vs Ward / GMM (ARI) | segments "
+        "| precision@10 ALS / item-item / popularity | MAP@10 ALS / popularity "
+        "| customers judged |",
+        "|---|---:|---:|---|---|---|---|---|---:|",
+    ]
+    for name, m in results.items():
+        seg = m.get("segments")
+        if not seg:
+            continue
+        sil = {row["k"]: row["silhouette"] for row in seg["k_scores"]}[seg["k"]]
+        recs = {r["method"]: r for r in m["recommendations"].get("methods", []) if "method" in r}
+        if recs:
+            p = " / ".join(
+                f"{recs[k]['precision_at_n']:.3f}" for k in ("als", "item_item", "popularity")
+            )
+            ap = f"{recs['als']['map_at_n']:.3f} / {recs['popularity']['map_at_n']:.3f}"
+            judged = f"{recs['als']['customers']:,}"
+        else:
+            p, ap, judged = m["recommendations"].get("skipped", "—"), "—", "—"
+        agree = seg["agreement"]
+        lines.append(
+            f"| {name} | {seg['k']} ({seg['elbow_k']}) | {sil:.3f} | "
+            f"{seg['stability']['mean']:.2f} ± {seg['stability']['std']:.2f} | "
+            f"{agree['kmeans_vs_agglomerative']:.2f} / {agree['kmeans_vs_gmm']:.2f} | "
+            + ", ".join(f"{k} {v:,}" for k, v in seg["names"].items())
+            + f" | {p} | {ap} | {judged} |"
+        )
     lines += ["", "Cutoffs and horizons:", ""]
     for name, m in results.items():
         c = m["churn"]

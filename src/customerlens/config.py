@@ -20,6 +20,11 @@ Two kinds of configuration, read once and passed down:
       [ingest]
       max_bad_share = 0.01
 
+      [features]                        # customerlens run
+      horizon_days = 90
+      time_unit = "week"
+      strategy_rules = "my_rules.csv"   # replaces the packaged strategy table
+
 Relative paths in the file are relative to the file's folder.
 """
 
@@ -173,6 +178,8 @@ class FeatureOptions(BaseModel):
     #: see NON_PRODUCT_WORDS; product ids listed here are non-product lines too
     non_product_words: tuple[str, ...] = NON_PRODUCT_WORDS
     non_product_ids: tuple[str, ...] = ()
+    #: a CSV of strategy rules replacing the packaged table (see insights/strategy.py)
+    strategy_rules: Path | None = None
     random_state: int = 42
 
 
@@ -213,4 +220,7 @@ def load_config(path: Path) -> ProjectConfig:
     for source in config.sources.values():
         if not source.path.is_absolute():
             source.path = (path.parent / source.path).resolve()
+    rules = config.features.strategy_rules
+    if rules is not None and not rules.is_absolute():
+        config.features.strategy_rules = (path.parent / rules).resolve()
     return config

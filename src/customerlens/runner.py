@@ -77,7 +77,12 @@ def run_all(
     models = run_models(wh, features.dates, project.features, on_step=step)
     lap("models")
     insights = run_insights(
-        wh, features.dates, out, random_state=project.features.random_state, on_step=step
+        wh,
+        features.dates,
+        out,
+        random_state=project.features.random_state,
+        rules_path=project.features.strategy_rules,
+        on_step=step,
     )
     lap("segments and actions")
     return finish_metrics(out, features, {**models, **insights}, {**report, "timings": timings})

@@ -79,3 +79,13 @@ def test_custom_rules_file_and_errors(tmp_path: Path) -> None:
         load_rules(path)
     with pytest.raises(ConfigError, match="does not exist"):
         load_rules(tmp_path / "nope.csv")
+
+
+def test_rules_file_from_the_project_config(tmp_path: Path) -> None:
+    from customerlens.config import load_config
+
+    load_rules().to_csv(tmp_path / "my_rules.csv", index=False)
+    (tmp_path / "customerlens.toml").write_text('[features]\nstrategy_rules = "my_rules.csv"\n')
+    config = load_config(tmp_path / "customerlens.toml")
+    assert config.features.strategy_rules == (tmp_path / "my_rules.csv").resolve()
+    assert len(load_rules(config.features.strategy_rules)) == len(load_rules())

@@ -51,6 +51,7 @@ from pathlib import Path
 from customerlens.config import FeatureOptions
 from customerlens.features.pipeline import run_features
 from customerlens.models.pipeline import run_models
+from customerlens.insights.pipeline import run_insights
 from customerlens.warehouse import DuckDBWarehouse
 out = Path(sys.argv[1])
 timings = {}

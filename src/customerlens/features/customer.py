@@ -43,6 +43,26 @@ def _date(value: dt.date) -> str:
     return f"DATE '{value.isoformat()}'"
 
 
+def _orders_sql(source: str, days: str) -> str:
+    """SQL: each customer's orders (product lines by order) whose lines fall in ``days``
+    (a condition on ``day``): ``customer_id, order_id, day`` (first day), ``value`` (net)."""
+    return f"""
+        SELECT customer_id, order_id, min(day) AS day, sum(amount) AS value
+        FROM {source}
+        WHERE kind = 'product' AND customer_id IS NOT NULL AND {days}
+        GROUP BY customer_id, order_id
+    """
+
+
+def _until(cutoff: dt.date) -> str:
+    return f"day <= {_date(cutoff)}"
+
+
+def _after(cutoff: dt.date, horizon_days: int) -> str:
+    c = _date(cutoff)
+    return f"day > {c} AND day <= {c} + {int(horizon_days)}"
+
+
 def features_sql(cutoff: dt.date, source: str = SALES) -> str:
     """SQL: one row per customer with ``FEATURE_COLUMNS`` as of the end of ``cutoff``."""
     c = _date(cutoff)
@@ -51,10 +71,7 @@ def features_sql(cutoff: dt.date, source: str = SALES) -> str:
             SELECT * FROM {source}
             WHERE kind = 'product' AND customer_id IS NOT NULL AND day <= {c}
         ),
-        orders AS (
-            SELECT customer_id, order_id, min(day) AS day, sum(amount) AS value
-            FROM lines GROUP BY customer_id, order_id
-        ),
+        orders AS ({_orders_sql("lines", "true")}),
         purchases AS (SELECT * FROM orders WHERE value > 0),
         p AS (
             SELECT customer_id,
@@ -104,15 +121,8 @@ def features_sql(cutoff: dt.date, source: str = SALES) -> str:
 
 def outcomes_sql(cutoff: dt.date, horizon_days: int, source: str = SALES) -> str:
     """SQL: per customer, purchases and net spend in the ``horizon_days`` after ``cutoff``."""
-    c = _date(cutoff)
     return f"""
-        WITH orders AS (
-            SELECT customer_id, order_id, sum(amount) AS value
-            FROM {source}
-            WHERE kind = 'product' AND customer_id IS NOT NULL
-              AND day > {c} AND day <= {c} + {int(horizon_days)}
-            GROUP BY customer_id, order_id
-        )
+        WITH orders AS ({_orders_sql(source, _after(cutoff, horizon_days))})
         SELECT customer_id, count(*) FILTER (WHERE value > 0) AS future_orders,
                sum(value) AS future_spend
         FROM orders GROUP BY customer_id
@@ -142,12 +152,7 @@ def btyd_summary_sql(cutoff: dt.date, days_per_unit: int, source: str = SALES) -
     c = _date(cutoff)
     u = float(days_per_unit)
     return f"""
-        WITH orders AS (
-            SELECT customer_id, order_id, min(day) AS day, sum(amount) AS value
-            FROM {source}
-            WHERE kind = 'product' AND customer_id IS NOT NULL AND day <= {c}
-            GROUP BY customer_id, order_id
-        ),
+        WITH orders AS ({_orders_sql(source, _until(cutoff))}),
         days AS (
             SELECT customer_id, day, sum(value) AS value FROM orders WHERE value > 0
             GROUP BY customer_id, day
@@ -165,15 +170,8 @@ def btyd_summary_sql(cutoff: dt.date, days_per_unit: int, source: str = SALES) -
 
 def purchase_days_sql(cutoff: dt.date, horizon_days: int, source: str = SALES) -> str:
     """SQL: per customer, the purchase days in the horizon after ``cutoff`` (BTYD's count)."""
-    c = _date(cutoff)
     return f"""
-        WITH orders AS (
-            SELECT customer_id, order_id, min(day) AS day, sum(amount) AS value
-            FROM {source}
-            WHERE kind = 'product' AND customer_id IS NOT NULL
-              AND day > {c} AND day <= {c} + {int(horizon_days)}
-            GROUP BY customer_id, order_id
-        )
+        WITH orders AS ({_orders_sql(source, _after(cutoff, horizon_days))})
         SELECT customer_id, count(DISTINCT day) AS purchase_days
         FROM orders WHERE value > 0 GROUP BY customer_id
     """

@@ -21,7 +21,12 @@ from customerlens.features.pipeline import Dates
 from customerlens.insights.strategy import assign_actions, load_rules, segment_actions
 from customerlens.models.anomaly import AnomalyDetector
 from customerlens.models.lookalike import LookalikeIndex
-from customerlens.models.recommend import Recommender, evaluate_time_holdout, interactions
+from customerlens.models.recommend import (
+    Recommender,
+    evaluate_time_holdout,
+    interactions,
+    with_names,
+)
 from customerlens.models.segments import (
     Segmenter,
     kruskal_tests,
@@ -43,6 +48,7 @@ from customerlens.tables import (
     SEGMENT_PROFILES,
     SEGMENT_TRANSITIONS,
     SEGMENTS,
+    TRANSACTIONS,
 )
 from customerlens.warehouse import DuckDBWarehouse
 
@@ -230,15 +236,11 @@ def _recommend(wh: DuckDBWarehouse, dates: Dates, random_state: int) -> dict[str
     matrix, customer_ids, items = interactions(lines)
     model = Recommender(random_state=random_state).fit(matrix, customer_ids, items)
     recs = model.recommend(customer_ids, n=TOP_N)
-    names = (
-        wh.query_df("""
-        SELECT product_id, any_value(product_name) AS product_name FROM transactions
-        WHERE product_id IS NOT NULL GROUP BY 1
-    """)
-        if "product_name" in wh.columns("transactions")
-        else None
-    )
-    if names is not None:
-        recs = recs.merge(names, on="product_id", how="left")
+    if "product_name" in wh.columns(TRANSACTIONS):
+        products = wh.query_df(
+            f"SELECT DISTINCT product_id, product_name FROM {TRANSACTIONS} "
+            "WHERE product_id IS NOT NULL ORDER BY product_id, product_name"
+        )
+        recs = with_names(recs, products)
     wh.write_table(RECOMMENDATIONS, recs)
     return {"holdout_cutoff": str(holdout_cutoff.date()), "methods": evaluation}

@@ -18,6 +18,7 @@ table ranks every customer by it, and the segment's action is its customers' mos
 
 from __future__ import annotations
 
+import fnmatch
 from importlib import resources
 from pathlib import Path
 
@@ -110,8 +111,6 @@ def _names(values: pd.Series, spec: str, *, glob: bool) -> pd.Series:
     text = values.fillna("").astype(str)
     if not glob:
         return text.isin(patterns)
-    import fnmatch
-
     return text.map(lambda v: any(fnmatch.fnmatchcase(v, p) for p in patterns))
 
 

@@ -52,7 +52,24 @@ def _matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return frame[columns].to_numpy(dtype=float)
 
 
-class ChurnModel(ClassifierMixin, BaseEstimator):
+class _FeatureModel(BaseEstimator):
+    """What the churn and value models share: parameters, the training sample, the columns."""
+
+    def __init__(
+        self, *, random_state: int = 42, max_iter: int = 200, max_rows: int = MAX_TRAIN_ROWS
+    ) -> None:
+        self.random_state = random_state
+        self.max_iter = max_iter
+        self.max_rows = max_rows
+
+    def _prepare(self, X: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+        """Sample the training rows and fix ``features_`` (columns with any value)."""
+        X, y = _sample(X, y, self.max_rows, self.random_state)
+        self.features_ = [c for c in MODEL_FEATURES if c in X.columns and X[c].notna().any()]
+        return X, y
+
+
+class ChurnModel(ClassifierMixin, _FeatureModel):
     """Calibrated P(churn) from customer features.
 
     Attributes
@@ -65,15 +82,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         ``[False, True]`` (True = churned).
     """
 
-    def __init__(
-        self, *, random_state: int = 42, max_iter: int = 200, max_rows: int = MAX_TRAIN_ROWS
-    ) -> None:
-        self.random_state = random_state
-        self.max_iter = max_iter
-        self.max_rows = max_rows
-
     def fit(self, X: pd.DataFrame, y: ArrayLike) -> ChurnModel:
-        X, y = _sample(X, np.asarray(y, dtype=bool), self.max_rows, self.random_state)
+        X, y = self._prepare(X, np.asarray(y, dtype=bool))
         counts = np.bincount(y.astype(int), minlength=2)
         if counts.min() < MIN_PER_CLASS:
             raise ValueError(
@@ -81,7 +91,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"{MIN_PER_CLASS} who did not after the training cutoff; got {counts[0]} "
                 f"and {counts[1]}. Use a longer history, another cutoff or a shorter horizon."
             )
-        self.features_ = [c for c in MODEL_FEATURES if c in X.columns and X[c].notna().any()]
         booster = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=0.05,
@@ -104,7 +113,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return self.predict_proba(X)[:, 1] >= 0.5
 
 
-class ValueModel(RegressorMixin, BaseEstimator):
+class ValueModel(RegressorMixin, _FeatureModel):
     """Expected net spend in the horizon from customer features (gradient boosting).
 
     Attributes
@@ -113,16 +122,8 @@ class ValueModel(RegressorMixin, BaseEstimator):
     model_ : HistGradientBoostingRegressor
     """
 
-    def __init__(
-        self, *, random_state: int = 42, max_iter: int = 200, max_rows: int = MAX_TRAIN_ROWS
-    ) -> None:
-        self.random_state = random_state
-        self.max_iter = max_iter
-        self.max_rows = max_rows
-
     def fit(self, X: pd.DataFrame, y: ArrayLike) -> ValueModel:
-        X, y = _sample(X, np.asarray(y, dtype=float), self.max_rows, self.random_state)
-        self.features_ = [c for c in MODEL_FEATURES if c in X.columns and X[c].notna().any()]
+        X, y = self._prepare(X, np.asarray(y, dtype=float))
         # Poisson deviance: predicts the *mean* spend (totals add up, unlike the median an
         # absolute loss gives, which is 0 for most customers) and suits a skewed, zero-heavy,
         # non-negative target; net refunds in the window count as no spend

@@ -105,9 +105,16 @@ def _with_clv(frame: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stack(
-    wh: DuckDBWarehouse, cutoffs: list[Any], h: int, options: FeatureOptions
+    wh: DuckDBWarehouse,
+    cutoffs: list[Any],
+    h: int,
+    options: FeatureOptions,
+    known: dict[Any, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    return pd.concat([_labelled(wh, c, h, options)[0] for c in cutoffs], ignore_index=True)
+    """The labelled windows at ``cutoffs``, one under the other; ``known`` ones are reused."""
+    known = known or {}
+    frames = [known[c] if c in known else _labelled(wh, c, h, options)[0] for c in cutoffs]
+    return pd.concat(frames, ignore_index=True)
 
 
 def run_models(
@@ -198,7 +205,7 @@ def run_models(
     }
 
     step("scoring every customer as of the last day")
-    _apply(wh, dates, options)
+    _apply(wh, dates, options, test)
     return metrics
 
 
@@ -207,9 +214,21 @@ def _buyers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["orders"] > 0].reset_index(drop=True)
 
 
-def _apply(wh: DuckDBWarehouse, dates: Dates, options: FeatureOptions) -> None:
-    """Refit on the latest labelled windows and score everyone as of the data's last day."""
-    latest = _stack(wh, training_cutoffs(dates, dates.cutoff), dates.horizon_days, options)
+def _apply(
+    wh: DuckDBWarehouse, dates: Dates, options: FeatureOptions, at_cutoff: pd.DataFrame
+) -> None:
+    """Refit on the latest labelled windows and score everyone as of the data's last day.
+
+    ``at_cutoff`` is the window at the evaluation cutoff, already built for the evaluation
+    (its features, outcome and CLV fit): reused, not computed again.
+    """
+    latest = _stack(
+        wh,
+        training_cutoffs(dates, dates.cutoff),
+        dates.horizon_days,
+        options,
+        known={dates.cutoff: at_cutoff},
+    )
     churn = ChurnModel(random_state=options.random_state).fit(latest, latest["churned"])
     value = ValueModel(random_state=options.random_state).fit(latest, latest["future_spend"])
     clv, summary, horizon_units = _fit_clv(wh, dates.last_day, options)

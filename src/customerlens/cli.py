@@ -7,6 +7,7 @@ with a non-zero exit code and no traceback.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -498,6 +499,61 @@ def lookalike(
             str(row.rank), str(row.lookalike_id), f"{row.similarity:.3f}", _text(row.segment_name)
         )
     console.print(table)
+
+
+@app.command()
+@_handle_errors
+def serve(
+    warehouse: Annotated[
+        Path, typer.Option(help="lens.duckdb (or its folder) written by resolve / run")
+    ],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    config: Annotated[Path | None, typer.Option(help="customerlens.toml (thresholds)")] = None,
+    log_level: Annotated[str, typer.Option(help="debug | info | warning")] = "info",
+) -> None:
+    """Serve the REST API (real-time matching, customer views) with docs at /docs.
+
+    Set CUSTOMERLENS_API_KEY to require the key in the X-API-Key header; without one the
+    server only listens on a loopback address.
+    """
+    import uvicorn
+
+    from customerlens.api.app import create_app
+    from customerlens.api.privacy import MaskingFilter
+
+    path = warehouse / "lens.duckdb" if warehouse.is_dir() else warehouse
+    if not path.exists():
+        raise ConfigError(f"No warehouse at {path}: run `customerlens resolve --out DIR` first.")
+    settings = Settings()
+    if settings.api_key is None and not _loopback(host):
+        raise ConfigError(
+            f"Refusing to serve on {host} without an API key: set CUSTOMERLENS_API_KEY, "
+            "or listen on 127.0.0.1."
+        )
+    options = (load_config(config) if config else ProjectConfig()).resolve
+    api = create_app(path, settings=settings, options=options)
+    log_config = uvicorn.config.LOGGING_CONFIG | {
+        "filters": {"mask": {"()": MaskingFilter}},
+    }
+    log_config["handlers"] = {
+        name: {**handler, "filters": ["mask"]} for name, handler in log_config["handlers"].items()
+    }
+    log_config["loggers"] = {
+        **log_config["loggers"],
+        "customerlens": {"handlers": ["default"], "level": log_level.upper(), "propagate": False},
+    }
+    console.print(f"Serving {path} on http://{host}:{port} (docs at /docs)", highlight=False)
+    uvicorn.run(api, host=host, port=port, log_level=log_level, log_config=log_config)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @app.command()

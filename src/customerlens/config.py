@@ -39,6 +39,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -59,6 +60,12 @@ class Settings(BaseSettings):
 
     threads: int | None = Field(default=None, ge=1, description="DuckDB threads (default: all)")
     memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. '8GB'")
+    api_key: SecretStr | None = Field(
+        default=None, description="key the REST API requires in the X-API-Key header"
+    )
+    max_request_bytes: int = Field(
+        default=65_536, ge=1_024, description="largest request body the REST API accepts"
+    )
 
 
 class SourceConfig(BaseModel):

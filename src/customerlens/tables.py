@@ -30,6 +30,11 @@ REVIEW_QUEUE: Final = "review_queue"
 MATCH_LEVELS: Final = "match_levels"
 #: the trained match model (Splink settings JSON), for real-time matching and audits
 MATCH_MODEL: Final = "match_model"
+#: every record's standardised match keys, as the match model reads them: the index that
+#: real-time matching (``customerlens serve``) looks candidates up in
+MATCH_INDEX: Final = "match_index"
+#: records added through the API (``POST /v1/match?commit=true``); ingest keeps them in ``records``
+API_RECORDS: Final = "api_records"
 #: human decisions on pairs (accept / reject), read by the next resolve
 LABELS: Final = "labels"
 #: how customer ids moved between runs: kept, merged, split, new, retired

@@ -8,7 +8,7 @@ identity columns: it is what resolution reads.
 from __future__ import annotations
 
 from customerlens.ingest.columns import PERSON_COLUMNS as IDENTITY_COLUMNS
-from customerlens.tables import ACCOUNTS, CRM, GUEST_SESSIONS, TRANSACTIONS
+from customerlens.tables import ACCOUNTS, API_RECORDS, CRM, GUEST_SESSIONS, TRANSACTIONS
 
 
 def guest_sessions_sql() -> str:
@@ -33,8 +33,12 @@ def guest_sessions_sql() -> str:
     """
 
 
-def records_sql(present: set[str]) -> str:
-    """``records(source, record_id, <identity columns>, record_date)`` over the present sources."""
+def records_sql(present: set[str], *, api_records: bool = False) -> str:
+    """``records(source, record_id, <identity columns>, record_date)`` over the present sources.
+
+    ``api_records``: also keep the records added through the API (source ``api``), so a new
+    ingest of the shop's files does not forget them.
+    """
     parts = []
     if ACCOUNTS in present:
         parts.append(_select(ACCOUNTS, "customer_id", "CAST(signup_date AS TIMESTAMP)"))
@@ -42,6 +46,9 @@ def records_sql(present: set[str]) -> str:
         parts.append(_select(CRM, "crm_id", "CAST(NULL AS TIMESTAMP)"))
     if TRANSACTIONS in present:
         parts.append(_select(GUEST_SESSIONS, "session_id", "first_event_time", source=TRANSACTIONS))
+    if api_records:
+        columns = ", ".join(IDENTITY_COLUMNS)
+        parts.append(f"SELECT source, record_id, {columns}, record_date FROM {API_RECORDS}")
     return "\nUNION ALL\n".join(parts)
 
 

@@ -14,6 +14,7 @@ from customerlens.errors import IngestError
 from customerlens.ingest.identity import guest_sessions_sql, records_sql
 from customerlens.ingest.source import SourceReport, ingest_source
 from customerlens.tables import (
+    API_RECORDS,
     DATA_QUALITY,
     GUEST_SESSIONS,
     RECORDS,
@@ -105,7 +106,9 @@ def ingest(
             on_step("building guest sessions")
         report.tables[GUEST_SESSIONS] = wh.create_table_as(GUEST_SESSIONS, guest_sessions_sql())
         _warn_mixed_sessions(wh, report)
-    report.tables[RECORDS] = wh.create_table_as(RECORDS, records_sql(set(typed_tables)))
+    report.tables[RECORDS] = wh.create_table_as(
+        RECORDS, records_sql(set(typed_tables), api_records=wh.has_table(API_RECORDS))
+    )
     report.seconds = time.perf_counter() - started
     for source_report in report.sources.values():
         report.warnings += [f"{source_report.role}: {w}" for w in source_report.warnings]

@@ -47,3 +47,14 @@ def decision_sql(conflict: str, cap: float) -> str:
         f"CASE WHEN {conflict} THEN least(match_probability, {float(cap)}) "
         "ELSE match_probability END"
     )
+
+
+def is_conflict(
+    gamma_first_name: int | None, person_weight: float, gamma_email: int | None
+) -> bool:
+    """The same test as :func:`conflict_sql`, for one pair scored in Python (real time)."""
+    return (
+        gamma_first_name in FIRST_NAME_WEAK_LEVELS
+        and person_weight <= 0
+        and gamma_email != EMAIL_EXACT_LEVEL
+    )

@@ -37,6 +37,7 @@ from customerlens.tables import (
     CUSTOMER_ID_HISTORY,
     CUSTOMERS,
     LABELS,
+    MATCH_INDEX,
     MATCH_LEVELS,
     MATCH_MODEL,
     MATCH_PAIRS,
@@ -151,6 +152,9 @@ def resolve(
     }
     run.metrics = report.metrics
     wh.record_run(run.finish())
+    # the real-time matcher's index: what the model compared, per record
+    wh.create_table_as(MATCH_INDEX, f"SELECT unique_id, source, record_id, "
+                       f"{', '.join(quote_ident(c) for c in MODEL_COLUMNS)} FROM records_std")
     wh.drop_temp("records_std")
     return report
 

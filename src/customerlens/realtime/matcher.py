@@ -135,6 +135,9 @@ def key_hashes(values: np.ndarray) -> np.ndarray:
 
 
 def _blank(value: Any) -> Any:
+    """None for missing values: empty text, NaN (pandas' missing) included."""
+    if isinstance(value, float) and value != value:
+        return None
     if isinstance(value, str):
         value = value.strip()
         return value or None

@@ -30,7 +30,8 @@ def test_compiled_model_reproduces_every_batch_score(shop_run: Path) -> None:
     """Every pair Splink scored in the batch gets the same levels and weight in Python."""
     with duckdb.connect(str(shop_run / "lens.duckdb"), read_only=True) as con:
         model = CompiledModel(_model(con))
-        rows = {r["unique_id"]: r for r in to_arrow(con.sql("SELECT * FROM match_index")).to_pylist()}
+        index = to_arrow(con.sql("SELECT * FROM match_index")).to_pylist()
+        rows = {r["unique_id"]: r for r in index}
         tf = {
             c: dict(
                 con.execute(
@@ -144,10 +145,9 @@ def test_matcher_finds_the_customer_of_a_changed_record(shop_run: Path) -> None:
         stranger = matcher.match(
             {"first_name": "Zebedee", "surname": "Quasimodo", "postcode": "ZZ9 9ZZ"}
         )
-    right = sum(r.customer_id == row["customer_id"] for r, row in zip(found, accounts, strict=True))
-    wrong = sum(
-        r.customer_id not in (None, row["customer_id"]) for r, row in zip(found, accounts, strict=True)
-    )
+    pairs = list(zip(found, accounts, strict=True))
+    right = sum(r.customer_id == row["customer_id"] for r, row in pairs)
+    wrong = sum(r.customer_id not in (None, row["customer_id"]) for r, row in pairs)
     assert right / len(accounts) >= 0.95
     assert wrong / len(accounts) <= 0.02
     assert all(0 <= r.match_probability <= 1 for r in found)

@@ -147,7 +147,11 @@ def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
 
 
 class _Limit:
-    """ASGI middleware: refuse bodies over ``max_bytes`` with 413, declared or streamed."""
+    """ASGI middleware: refuse bodies over ``max_bytes`` with 413, declared or streamed.
+
+    A body without a Content-Length (chunked) is read here first, up to the limit, and replayed
+    to the app: FastAPI turns any error raised while it reads a body into a 400.
+    """
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -157,33 +161,41 @@ class _Limit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counted() -> dict:
-            nonlocal seen
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
             if seen > self.max_bytes:
-                raise _TooLarge
-            return message
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        async def replay() -> dict:
+            nonlocal replayed
+            if replayed:
+                return dict(await receive())
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: dict, receive: Any, send: Any) -> None:
         response = JSONResponse(
             {"detail": f"request body over {self.max_bytes} bytes"}, status_code=413
         )
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 # -- the app ------------------------------------------------------------------------------
@@ -451,19 +463,24 @@ def create_app(
         if table not in EXPORTABLE:
             raise HTTPException(404, f"no table {table!r}; exportable: {', '.join(EXPORTABLE)}")
         need(cur, table)
-        reader = state["wh"].connection.cursor().sql(f"SELECT * FROM {table}").to_arrow_reader(
-            50_000
-        )
+        # a cursor of its own: the request's cursor closes before the body is streamed
+        stream = state["wh"].connection.cursor()
+        reader = stream.sql(f"SELECT * FROM {table}").to_arrow_reader(50_000)
 
         def chunks() -> Iterator[bytes]:
-            first = True
-            for batch in reader:
-                buffer = io.BytesIO()
-                pacsv.write_csv(
-                    batch, buffer, pacsv.WriteOptions(include_header=first)
-                )
-                first = False
-                yield buffer.getvalue()
+            try:
+                first = True
+                for batch in reader:
+                    buffer = io.BytesIO()
+                    pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=first))
+                    first = False
+                    yield buffer.getvalue()
+                if first:  # an empty table still gets its header row
+                    buffer = io.BytesIO()
+                    pacsv.write_csv(reader.schema.empty_table(), buffer)
+                    yield buffer.getvalue()
+            finally:
+                stream.close()
 
         return StreamingResponse(
             chunks(),

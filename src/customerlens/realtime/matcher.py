@@ -18,7 +18,7 @@ import json
 import re
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -364,8 +364,8 @@ class Matcher:
         unique_id = f"{API_SOURCE}:{record_id}"
         with self._lock:
             known = self._api_ids.get(record_id) or self._stored(record_id)
-            if known is not None:
-                return known
+            if known is not None:  # stored before: say so, change nothing
+                return replace(known, committed=False, created=False)
             result = self._match(record)
             created = result.tier != "auto"
             if created:

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
+from customerlens.cli import app
+from customerlens.synth import generate_shop
 
 #: ../shared/data relative to the repository root (tests/ -> repo root -> its parent)
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -74,3 +78,29 @@ def shared_data() -> Path:
             "from ../shared/data beside the repository (see its README.md)"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def shop_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A generated shop of 1,200 people: source role -> CSV file (the truth file left out)."""
+    files = generate_shop(1_200, tmp_path_factory.mktemp("api_shop"), seed=7).files
+    return {role: path for role, path in files.items() if role != "truth"}
+
+
+@pytest.fixture(scope="session")
+def shop_run(shop_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``customerlens run`` over the generated shop: every table exists."""
+    files = shop_files
+    out = tmp_path_factory.mktemp("api_run") / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--accounts", str(files["accounts"]),
+            "--crm", str(files["crm"]),
+            "--transactions", str(files["transactions"]),
+            "--out", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out

@@ -246,10 +246,12 @@ def demo(
     people: Annotated[int, typer.Option(min=1)] = 20_000,
     seed: int = 42,
 ) -> None:
-    """The one-command tour: generate a shop, then ingest, resolve, features and models."""
+    """The one-command tour: generate a shop, then ingest, resolve, features, models and the
+    report (OUT/report.html)."""
     from customerlens.features.pipeline import run_features
     from customerlens.insights.pipeline import run_insights
     from customerlens.models.pipeline import run_models
+    from customerlens.report import write_report
     from customerlens.runner import METRICS_FILE, finish_metrics
 
     started = time.perf_counter()
@@ -272,6 +274,7 @@ def demo(
         metrics = finish_metrics(out, features, models, {})
         _print_run(metrics, time.perf_counter() - run_started)
         console.print(f"Wrote {out / METRICS_FILE}", highlight=False)
+        written = write_report(out, wh)
     from customerlens.resolve.evaluate import evaluate_files
 
     quality = evaluate_files(out / "data" / "truth.csv", out / "record_customer.csv")
@@ -284,7 +287,7 @@ def demo(
     )
     console.print(
         f"[bold green]demo finished[/] in {time.perf_counter() - started:.1f} s; "
-        f"warehouse: {out / 'lens.duckdb'}",
+        f"warehouse: {out / 'lens.duckdb'}; open the report: {written.html}",
         highlight=False,
     )
 
@@ -376,10 +379,11 @@ def run_cmd(
     clv_model: Annotated[str | None, typer.Option(help="bg_nbd or pareto_nbd")] = None,
     clv_method: Annotated[str | None, typer.Option(help="map (default) or mcmc")] = None,
 ) -> None:
-    """Everything: ingest, resolve, features, CLV, churn; tables in OUT/lens.duckdb and
-    OUT/metrics.json."""
+    """Everything: ingest, resolve, features, CLV, churn; tables in OUT/lens.duckdb,
+    OUT/metrics.json and the report OUT/report.html."""
     import datetime as dt
 
+    from customerlens.report import write_report
     from customerlens.runner import METRICS_FILE, run_all
 
     started = time.perf_counter()
@@ -405,8 +409,11 @@ def run_cmd(
         raise ConfigError(f"bad option: {exc}") from exc
     with open_warehouse(out, settings=Settings()) as wh, _steps("run") as step:
         metrics = run_all(wh, project, out, on_step=step)
+        step("report")
+        written = write_report(out, wh)
     _print_run(metrics, time.perf_counter() - started)
     console.print(f"Wrote {out / METRICS_FILE}", highlight=False)
+    console.print(f"Wrote {written.html}", highlight=False)
 
 
 def _print_run(metrics: dict[str, Any], seconds: float) -> None:
@@ -465,6 +472,42 @@ def _print_run(metrics: dict[str, Any], seconds: float) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+@app.command()
+@_handle_errors
+def report(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder holding lens.duckdb (the --out of run or resolve)")
+    ],
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also write DIR/report.pdf: headline page and plots.")
+    ] = False,
+) -> None:
+    """Write DIR/report.html: headline numbers, plots and tables in one self-contained file.
+
+    Sections the warehouse has no tables for yet are left out, with the command that computes
+    them.
+    """
+    from customerlens.report import write_report
+
+    folder = directory.parent if directory.suffix == ".duckdb" else directory
+    if not (folder / "lens.duckdb").exists():
+        raise ConfigError(
+            f"No warehouse in {folder}: run `customerlens run --transactions FILE --out {folder}` "
+            "(or `customerlens resolve`) first."
+        )
+    with _steps("report"):
+        written = write_report(folder, pdf=pdf)
+    if written.missing:
+        console.print(
+            f"Left out (not computed yet): {', '.join(written.missing)}; the report says which "
+            "command computes them.",
+            highlight=False,
+        )
+    if written.pdf is not None:
+        console.print(f"Wrote {written.pdf}", highlight=False)
+    console.print(f"Wrote {written.html}", highlight=False)
 
 
 @app.command()
@@ -545,6 +588,36 @@ def serve(
     }
     console.print(f"Serving {path} on http://{host}:{port} (docs at /docs)", highlight=False)
     uvicorn.run(api, host=host, port=port, log_level=log_level, log_config=log_config)
+
+
+@app.command()
+@_handle_errors
+def dashboard(
+    warehouse: Annotated[
+        Path, typer.Option(help="lens.duckdb (or its folder) written by `customerlens run`")
+    ],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8501,
+) -> None:
+    """The interactive dashboard (Streamlit): overview, identity and review, segments,
+    customer 360, target lists."""
+    import os
+    import subprocess
+    import sys
+
+    from customerlens.dashboard import APP_FILE, WAREHOUSE_ENV
+
+    path = warehouse / "lens.duckdb" if warehouse.is_dir() else warehouse
+    if not path.exists():
+        raise ConfigError(f"No warehouse at {path}: run `customerlens run --out DIR` first.")
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+    ]  # fmt: skip
+    console.print(f"Dashboard for {path} on http://{host}:{port}", highlight=False)
+    env = {**os.environ, WAREHOUSE_ENV: str(path.resolve())}
+    raise typer.Exit(subprocess.call(command, env=env))
 
 
 def _loopback(host: str) -> bool:

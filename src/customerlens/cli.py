@@ -598,26 +598,40 @@ def dashboard(
     ],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8501,
+    public: Annotated[
+        bool,
+        typer.Option(help="Allow a non-loopback --host: the dashboard has no login and shows "
+                     "personal data."),
+    ] = False,
 ) -> None:
     """The interactive dashboard (Streamlit): overview, identity and review, segments,
     customer 360, target lists."""
     import os
-    import subprocess
     import sys
+
+    from streamlit.web import cli as streamlit_cli
 
     from customerlens.dashboard import APP_FILE, WAREHOUSE_ENV
 
     path = warehouse / "lens.duckdb" if warehouse.is_dir() else warehouse
     if not path.exists():
         raise ConfigError(f"No warehouse at {path}: run `customerlens run --out DIR` first.")
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+    if not public and not _loopback(host):
+        raise ConfigError(
+            f"Refusing to serve the dashboard on {host}: it has no login and shows personal "
+            "data. Put it behind an authenticating proxy and pass --public, or use 127.0.0.1."
+        )
+    os.environ[WAREHOUSE_ENV] = str(path.resolve())
+    console.print(f"Dashboard for {path} on http://{host}:{port}", highlight=False)
+    # in this process (not a child): a signal to `customerlens dashboard` stops Streamlit and
+    # releases the warehouse
+    sys.argv = [
+        "streamlit", "run", str(APP_FILE),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+        "--client.toolbarMode", "viewer",
     ]  # fmt: skip
-    console.print(f"Dashboard for {path} on http://{host}:{port}", highlight=False)
-    env = {**os.environ, WAREHOUSE_ENV: str(path.resolve())}
-    raise typer.Exit(subprocess.call(command, env=env))
+    streamlit_cli.main()
 
 
 def _loopback(host: str) -> bool:

@@ -83,7 +83,8 @@ def server(shop_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     env = {**os.environ, "CUSTOMERLENS_API_KEY": KEY, "CUSTOMERLENS_THREADS": "2"}
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [CLI, "serve", "--warehouse", str(out), "--port", str(port)],
+            # debug: the match lines (with the records, masked) are logged too
+            [CLI, "serve", "--warehouse", str(out), "--port", str(port), "--log-level", "debug"],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=env,

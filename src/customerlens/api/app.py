@@ -297,7 +297,8 @@ def create_app(
                 result = matcher.commit(raw, record.record_id)
         else:
             result = matcher.match(raw)
-        log.info(
+        # debug, not info: a line per match costs throughput at hundreds of matches a second
+        log.debug(
             "match %s -> %s %s %.3f%s",
             mask_record(raw),
             result.customer_id,

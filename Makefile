@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test test-fast check bench bench-scale clean
+.PHONY: setup demo test test-fast check bench bench-scale bench-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench: setup
 bench-scale: setup
 	cd benchmarks && ../$(BIN)/python bench_resolve_scale.py --people 1000000
 	cd benchmarks && ../$(BIN)/python bench_run.py --people 1000000 --no-pandas
+
+bench-api: setup
+	$(BIN)/python benchmarks/bench_api.py --people 1000000
 
 clean:
 	rm -rf demo .pytest_cache .mypy_cache .ruff_cache

@@ -57,9 +57,16 @@ def explain_pair(wh: DuckDBWarehouse, unique_id_l: str, unique_id_r: str) -> pd.
         return pd.DataFrame(columns=["field", "left", "right", "level", "weight"])
     row = pair.iloc[0]
     levels = wh.query_df(f"SELECT * FROM {MATCH_LEVELS}")
+    # filter on the stored columns (not on source || ':' || record_id), so DuckDB can skip
+    # row groups instead of scanning every record; a source name holds no ':'
+    (source_l, _, id_l), (source_r, _, id_r) = (
+        unique_id_l.partition(":"),
+        unique_id_r.partition(":"),
+    )
     records = wh.query_df(
-        f"SELECT * FROM {RECORDS} WHERE source || ':' || record_id IN (?, ?)",
-        [unique_id_l, unique_id_r],
+        f"SELECT * FROM {RECORDS} WHERE (source = ? AND record_id = ?) "
+        "OR (source = ? AND record_id = ?)",
+        [source_l, id_l, source_r, id_r],
     )
     values = {f"{r.source}:{r.record_id}": r for r in records.itertuples(index=False)}
     out = []

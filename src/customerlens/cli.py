@@ -24,6 +24,7 @@ from rich.table import Table
 
 from customerlens import __version__
 from customerlens.config import ProjectConfig, Settings, SourceConfig, load_config
+from customerlens.engines import on_engine
 from customerlens.errors import ConfigError, CustomerLensError
 from customerlens.ingest import IngestReport, ingest
 from customerlens.resolve.explain import explain_pair
@@ -329,6 +330,15 @@ def _hybrid_line(hybrid: dict[str, Any]) -> str:
     )
 
 
+EngineOpt = Annotated[
+    str,
+    typer.Option(help="duckdb (embedded, default) or spark (pip install 'customerlens[spark]')"),
+]
+SparkMasterOpt = Annotated[
+    str, typer.Option(help="Spark master URL for --engine spark (local[*]: this machine)")
+]
+
+
 @app.command()
 @_handle_errors
 def resolve(
@@ -341,10 +351,13 @@ def resolve(
         Path | None,
         typer.Option(help="CSV of decided pairs: unique_id_l, unique_id_r, label"),
     ] = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = "local[*]",
 ) -> None:
     """Resolve identities into customers: OUT/lens.duckdb tables and OUT/record_customer.csv.
 
     With source files, ingests them first; without, resolves what OUT/lens.duckdb holds.
+    With --engine spark, resolution runs on Spark (tables under OUT/spark/, copied back).
     """
     started = time.perf_counter()
     given = any(p is not None for p in (accounts, crm, transactions)) or config is not None
@@ -356,8 +369,8 @@ def resolve(
             _print_ingest(ingest_report, out)
         if labels is not None:
             console.print(f"Imported {import_labels_file(wh, labels):,} labelled pairs.")
-        with _steps("resolve") as step:
-            report = resolve_stage(wh, project.resolve, export_dir=out, on_step=step)
+        with _steps("resolve") as step, on_engine(wh, engine, spark_master=spark_master) as on:
+            report = resolve_stage(on, project.resolve, export_dir=out, on_step=step)
     _print_resolve(report, time.perf_counter() - started)
     console.print(f"Wrote {out / 'record_customer.csv'}", highlight=False)
 
@@ -378,6 +391,8 @@ def run_cmd(
     time_unit: Annotated[str | None, typer.Option(help="CLV time unit: day or week")] = None,
     clv_model: Annotated[str | None, typer.Option(help="bg_nbd or pareto_nbd")] = None,
     clv_method: Annotated[str | None, typer.Option(help="map (default) or mcmc")] = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = "local[*]",
 ) -> None:
     """Everything: ingest, resolve, features, CLV, churn; tables in OUT/lens.duckdb,
     OUT/metrics.json and the report OUT/report.html."""
@@ -408,7 +423,7 @@ def run_cmd(
     except ValueError as exc:
         raise ConfigError(f"bad option: {exc}") from exc
     with open_warehouse(out, settings=Settings()) as wh, _steps("run") as step:
-        metrics = run_all(wh, project, out, on_step=step)
+        metrics = run_all(wh, project, out, on_step=step, engine=engine, spark_master=spark_master)
         step("report")
         written = write_report(out, wh)
     _print_run(metrics, time.perf_counter() - started)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from customerlens.config import ProjectConfig
+from customerlens.engines import on_engine
 from customerlens.features.pipeline import FeaturesReport, run_features
 from customerlens.ingest import ingest
 from customerlens.insights.pipeline import run_insights
@@ -46,8 +47,13 @@ def run_all(
     *,
     ingest_files: bool = True,
     on_step: Callable[[str], None] | None = None,
+    engine: str = "duckdb",
+    spark_master: str = "local[*]",
 ) -> dict[str, Any]:
-    """Run every stage on ``project``'s sources; write ``out/metrics.json``; return it."""
+    """Run every stage on ``project``'s sources; write ``out/metrics.json``; return it.
+
+    Files are ingested into ``wh``; the later stages run on ``engine`` (see ``engines``).
+    """
     step = on_step or (lambda _m: None)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -63,28 +69,29 @@ def run_all(
         ingested = ingest(wh, project.sources, project.ingest, on_step=step)
         report["ingest"] = {"tables": ingested.tables}
         lap("ingest")
-    resolved = resolve(wh, project.resolve, export_dir=out, on_step=step)
-    report["resolution"] = {
-        "records": resolved.records,
-        "customers": resolved.customers,
-        "merged": resolved.merged,
-        "review_pairs": resolved.review_pairs,
-        "tiers": resolved.tiers,
-    }
-    lap("resolve")
-    features = run_features(wh, project.features, on_step=step)
-    lap("features")
-    models = run_models(wh, features.dates, project.features, on_step=step)
-    lap("models")
-    insights = run_insights(
-        wh,
-        features.dates,
-        out,
-        random_state=project.features.random_state,
-        rules_path=project.features.strategy_rules,
-        on_step=step,
-    )
-    lap("segments and actions")
+    with on_engine(wh, engine, spark_master=spark_master) as on:
+        resolved = resolve(on, project.resolve, export_dir=out, on_step=step)
+        report["resolution"] = {
+            "records": resolved.records,
+            "customers": resolved.customers,
+            "merged": resolved.merged,
+            "review_pairs": resolved.review_pairs,
+            "tiers": resolved.tiers,
+        }
+        lap("resolve")
+        features = run_features(on, project.features, on_step=step)
+        lap("features")
+        models = run_models(on, features.dates, project.features, on_step=step)
+        lap("models")
+        insights = run_insights(
+            on,
+            features.dates,
+            out,
+            random_state=project.features.random_state,
+            rules_path=project.features.strategy_rules,
+            on_step=step,
+        )
+        lap("segments and actions")
     return finish_metrics(out, features, {**models, **insights}, {**report, "timings": timings})
 
 

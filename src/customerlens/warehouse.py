@@ -1,8 +1,9 @@
 """The engine adapter: the one object that owns a connection to the warehouse.
 
 Stages build SQL (or Arrow tables) and hand them to a :class:`Warehouse`; they never hold a
-connection themselves. :class:`DuckDBWarehouse` is the embedded default. A Spark adapter will
-implement the same :class:`Warehouse` protocol, so stage code needs no ``if engine == ...``.
+connection themselves. :class:`DuckDBWarehouse` is the embedded default;
+``customerlens.engines.spark.SparkWarehouse`` implements the same :class:`Warehouse` protocol
+(and translates the stages' DuckDB-dialect SQL), so stage code needs no ``if engine == ...``.
 
 Every write is atomic: the result is built under a temporary name, then swapped in with one
 transaction, so a crash leaves either the old table or the new one, never half a result.
@@ -15,12 +16,13 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import numpy as np
@@ -31,6 +33,9 @@ from customerlens import __version__
 from customerlens.config import Settings
 from customerlens.errors import WarehouseError
 from customerlens.tables import RUN_METADATA
+
+if TYPE_CHECKING:
+    from customerlens.resolve.backends import SplinkBackend
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,10 @@ class Warehouse(Protocol):
     def row_count(self, name: str) -> int: ...
 
     def record_run(self, run: RunRecord) -> None: ...
+
+    def scratch_dir(self) -> Any: ...
+
+    def splink_backend(self, scratch: Path) -> SplinkBackend: ...
 
     def close(self) -> None: ...
 
@@ -491,6 +500,18 @@ class DuckDBWarehouse:
             [stage],
         )
         return None if df.empty else {str(k): v for k, v in df.iloc[0].to_dict().items()}
+
+    @contextmanager
+    def scratch_dir(self) -> Iterator[Path]:
+        """A directory for intermediate files of one step, removed after it."""
+        with tempfile.TemporaryDirectory(prefix="customerlens-") as scratch:
+            yield Path(scratch)
+
+    def splink_backend(self, scratch: Path) -> SplinkBackend:
+        """Where Splink works for this engine: a scratch DuckDB with this warehouse's limits."""
+        from customerlens.resolve.backends import DuckDBBackend
+
+        return DuckDBBackend()
 
     def close(self) -> None:
         self._con.close()

@@ -96,8 +96,8 @@ def features_sql(cutoff: dt.date, source: str = SALES) -> str:
             FROM lines GROUP BY customer_id
         )
         SELECT l.customer_id,
-               {c} - coalesce(p.last_day, l.last_line_day) AS recency_days,
-               {c} - coalesce(p.first_day, l.first_line_day) AS tenure_days,
+               date_diff('day', coalesce(p.last_day, l.last_line_day), {c}) AS recency_days,
+               date_diff('day', coalesce(p.first_day, l.first_line_day), {c}) AS tenure_days,
                coalesce(p.orders, 0) AS orders,
                coalesce(p.active_days, 0) AS active_days,
                l.net_spend,
@@ -105,7 +105,8 @@ def features_sql(cutoff: dt.date, source: str = SALES) -> str:
                coalesce(l.returned, 0) / nullif(l.gross_spend, 0) AS return_share,
                coalesce(p.avg_order_value, 0) AS avg_order_value,
                coalesce(p.max_order_value, 0) AS max_order_value,
-               (p.last_day - p.first_day) / nullif(p.active_days - 1, 0) AS mean_days_between,
+               date_diff('day', p.first_day, p.last_day) / nullif(p.active_days - 1, 0)
+                   AS mean_days_between,
                coalesce(p.orders_30d, 0) AS orders_30d,
                coalesce(p.orders_90d, 0) AS orders_90d,
                coalesce(p.orders_365d, 0) AS orders_365d,
@@ -122,10 +123,10 @@ def features_sql(cutoff: dt.date, source: str = SALES) -> str:
 def outcomes_sql(cutoff: dt.date, horizon_days: int, source: str = SALES) -> str:
     """SQL: per customer, purchases and net spend in the ``horizon_days`` after ``cutoff``."""
     return f"""
-        WITH orders AS ({_orders_sql(source, _after(cutoff, horizon_days))})
+        WITH future AS ({_orders_sql(source, _after(cutoff, horizon_days))})
         SELECT customer_id, count(*) FILTER (WHERE value > 0) AS future_orders,
                sum(value) AS future_spend
-        FROM orders GROUP BY customer_id
+        FROM future GROUP BY customer_id
     """
 
 
@@ -161,8 +162,8 @@ def btyd_summary_sql(cutoff: dt.date, days_per_unit: int, source: str = SALES) -
             SELECT *, min(day) OVER (PARTITION BY customer_id) AS first_day FROM days
         )
         SELECT customer_id, count(*) - 1 AS frequency,
-               (max(day) - min(day)) / {u} AS recency,
-               ({c} - min(day)) / {u} AS T,
+               date_diff('day', min(day), max(day)) / {u} AS recency,
+               date_diff('day', min(day), {c}) / {u} AS T,
                coalesce(avg(value) FILTER (WHERE day > first_day), 0) AS monetary_value
         FROM firsts GROUP BY customer_id ORDER BY customer_id
     """

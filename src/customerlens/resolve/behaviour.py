@@ -3,7 +3,8 @@
 A guest checkout after a move shares no postcode or email with its owner's account: names alone
 cannot tell "John Smith who moved" from another John Smith. What still links them is what they
 buy. Each record with purchases (an account through ``transactions.customer_id``, a guest session
-through its own lines) gets three short lists, most-bought first:
+through its own lines) gets three short lists of its most bought items (sorted by name, so
+every engine writes the same list):
 
 - ``buy_products``: its most bought products;
 - ``buy_brands``: its most bought (top-level category, brand) pairs, the taste for a brand in a
@@ -104,14 +105,19 @@ def _lines_sql(columns: set[str]) -> str:
 
 
 def _top_tokens_sql(name: str, expr: str, keep: int) -> str:
+    """The ``keep`` most bought tokens of each record (ties by token), sorted by token."""
     return f"""
-        SELECT unique_id, '{name}' AS kind,
-               list(token ORDER BY n DESC, token)[1:{keep}] AS tokens
+        SELECT unique_id, '{name}' AS kind, list_sort(list(token)) AS tokens
         FROM (
-            SELECT unique_id, {expr} AS token, count(*) AS n
-            FROM __lines
-            WHERE unique_id IS NOT NULL AND {expr} IS NOT NULL
-            GROUP BY ALL
+            SELECT unique_id, token,
+                   row_number() OVER (PARTITION BY unique_id ORDER BY n DESC, token) AS rank
+            FROM (
+                SELECT unique_id, {expr} AS token, count(*) AS n
+                FROM __lines
+                WHERE unique_id IS NOT NULL AND {expr} IS NOT NULL
+                GROUP BY 1, 2
+            )
         )
+        WHERE rank <= {keep}
         GROUP BY unique_id
     """

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import copy
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import numpy as np
 import pyarrow as pa
-from splink import DuckDBAPI, Linker
+from splink import Linker
 
-from customerlens.warehouse import default_memory_limit, to_arrow
+from customerlens.resolve.backends import DuckDBBackend, SplinkBackend
 
 LOOSE_KEYS = (
     "l.surname_metaphone = r.surname_metaphone",
@@ -42,43 +41,36 @@ def estimate_blocking_recall(
     columns: list[str],
     sample_size: int = 2_000,
     seed: int = 42,
+    backend: SplinkBackend | None = None,
 ) -> tuple[float | None, int]:
     """Return (recall estimate, number of confident loose matches it rests on).
 
     The estimate is None when the sample finds no confident match at all.
     """
+    backend = backend or DuckDBBackend()
     full = records.select(columns)
-    con = duckdb.connect()
-    spill = Path(tempfile.gettempdir()) / "customerlens-splink"
-    con.execute(f"SET temp_directory = '{spill}'").fetchall()
-    con.execute(f"SET memory_limit = '{default_memory_limit()}'").fetchall()
-    con.register("__full", full)
-    sample = to_arrow(
-        con.sql(
-            f"SELECT * FROM __full USING SAMPLE reservoir({int(sample_size)} ROWS) "
-            f"REPEATABLE ({int(seed)})"
-        )
-    )
+    # a uniform sample without replacement, the same for a seed on every engine
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(full.num_rows, min(sample_size, full.num_rows), replace=False))
+    sample = full.take(pa.array(rows))
     settings = copy.deepcopy(model)
     settings["link_type"] = "link_only"
     settings["blocking_rules_to_generate_predictions"] = [
-        {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in LOOSE_KEYS
+        {"blocking_rule": rule, "sql_dialect": backend.dialect} for rule in LOOSE_KEYS
     ]
-    db = DuckDBAPI(connection=con)
+    db = backend.connect()
     linker = Linker(
         [
-            db.register(sample, dataset_display_name="sample"),
-            db.register(full, dataset_display_name="everyone"),
+            backend.register(db, sample),
+            backend.register(db, full),
         ],
         settings,
         log_level=logging.ERROR,
     )
     loose = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-    con.execute(
-        "CREATE VIEW __predicted AS SELECT unique_id_l, unique_id_r "
-        f"FROM read_parquet('{predicted}')"
-    ).fetchall()
-    row = con.execute(f"""
+    row = backend.query(
+        db,
+        f"""
         WITH confident AS (
             SELECT DISTINCT least(unique_id_l, unique_id_r) AS a,
                    greatest(unique_id_l, unique_id_r) AS b
@@ -86,11 +78,12 @@ def estimate_blocking_recall(
         ),
         production AS (
             SELECT least(unique_id_l, unique_id_r) AS a, greatest(unique_id_l, unique_id_r) AS b
-            FROM __predicted
+            FROM read_parquet('{predicted}')
         )
         SELECT count(*) AS n, count(p.a) AS found
-        FROM confident c LEFT JOIN production p USING (a, b)
-    """).fetchall()[0]
-    con.close()
-    n, found = int(row[0]), int(row[1])
+        FROM confident c LEFT JOIN production p ON p.a = c.a AND p.b = c.b
+    """,
+    ).to_pylist()[0]
+    backend.close(db)
+    n, found = int(row["n"]), int(row["found"])
     return (found / n if n else None), n

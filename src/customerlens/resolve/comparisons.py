@@ -10,6 +10,7 @@ than "featherstonehaugh" and a shared household landline for less than a persona
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -41,6 +42,16 @@ MODEL_COLUMNS = (
 )
 
 
+#: Functions the custom levels call, per SQL dialect (Splink's own levels are rendered for
+#: each dialect by Splink; these conditions are ours). On Spark ``jaro_winkler`` is Splink's
+#: similarity UDF (its jar ships inside the splink package).
+DIALECT_FUNCTIONS = {
+    "duckdb": {"jw": "jaro_winkler_similarity", "has": "list_contains"},
+    "spark": {"jw": "jaro_winkler", "has": "array_contains"},
+}
+#: first name and surname given the other way round (both fuzzy)
+SWAPPED = "{jw}(first_name_l, surname_r) >= 0.9 AND {jw}(surname_l, first_name_r) >= 0.9"
+
 #: first-name levels (Splink gammas) that count as disagreement for the household veto: "else"
 #: only. Adding Jaro-Winkler >= 0.8 ("Charles" / "Chloe") was measured and lost F1 on the
 #: generated shop (0.9486 -> 0.9449) and fake_1000 (0.8844 -> 0.8801): typos outnumber them.
@@ -51,7 +62,7 @@ FIRST_NAME_WEAK_LEVELS = (0,)
 EMAIL_EXACT_LEVEL = 2
 
 
-def _first_name() -> Any:
+def _first_name(fn: Mapping[str, str]) -> Any:
     return cl.CustomComparison(
         output_column_name="first_name",
         comparison_description="first name",
@@ -59,13 +70,12 @@ def _first_name() -> Any:
             cll.NullLevel("first_name"),
             cll.ExactMatchLevel("first_name", term_frequency_adjustments=True),
             cll.CustomLevel(
-                "jaro_winkler_similarity(first_name_l, surname_r) >= 0.9 AND "
-                "jaro_winkler_similarity(surname_l, first_name_r) >= 0.9",
+                SWAPPED.format(**fn),
                 label_for_charts="first name and surname swapped",
             ),
             cll.CustomLevel(
-                "list_contains(first_name_related_l, first_name_r) "
-                "OR list_contains(first_name_related_r, first_name_l)",
+                "{has}(first_name_related_l, first_name_r) "
+                "OR {has}(first_name_related_r, first_name_l)".format(**fn),
                 label_for_charts="nickname of each other",
             ),
             cll.JaroWinklerLevel("first_name", 0.92),
@@ -83,7 +93,7 @@ def _first_name() -> Any:
     )
 
 
-def _surname() -> Any:
+def _surname(fn: Mapping[str, str]) -> Any:
     return cl.CustomComparison(
         output_column_name="surname",
         comparison_description="surname",
@@ -92,8 +102,7 @@ def _surname() -> Any:
             cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
             # swapped order is scored once, by the first-name comparison: neutral here
             cll.CustomLevel(
-                "jaro_winkler_similarity(first_name_l, surname_r) >= 0.9 AND "
-                "jaro_winkler_similarity(surname_l, first_name_r) >= 0.9",
+                SWAPPED.format(**fn),
                 label_for_charts="swapped with first name (scored there)",
             ).configure(is_null_level=True),
             cll.JaroWinklerLevel("surname", 0.92),
@@ -111,7 +120,7 @@ def _surname() -> Any:
     )
 
 
-def _dob() -> Any:
+def _dob(fn: Mapping[str, str]) -> Any:
     return cl.CustomComparison(
         output_column_name="dob",
         comparison_description="date of birth",
@@ -130,7 +139,7 @@ def _dob() -> Any:
     )
 
 
-def _email() -> Any:
+def _email(fn: Mapping[str, str]) -> Any:
     return cl.CustomComparison(
         output_column_name="email",
         comparison_description="email",
@@ -144,7 +153,7 @@ def _email() -> Any:
     )
 
 
-def _phone() -> Any:
+def _phone(fn: Mapping[str, str]) -> Any:
     return cl.CustomComparison(
         output_column_name="phone",
         comparison_description="phone",
@@ -157,7 +166,7 @@ def _phone() -> Any:
     )
 
 
-def _postcode() -> Any:
+def _postcode(fn: Mapping[str, str]) -> Any:
     return cl.CustomComparison(
         output_column_name="postcode",
         comparison_description="postcode",
@@ -171,7 +180,7 @@ def _postcode() -> Any:
     )
 
 
-def _address() -> Any:
+def _address(fn: Mapping[str, str]) -> Any:
     return cl.CustomComparison(
         output_column_name="address",
         comparison_description="address",
@@ -180,7 +189,7 @@ def _address() -> Any:
             cll.ExactMatchLevel("address", term_frequency_adjustments=True),
             cll.CustomLevel(
                 "house_number_l = house_number_r AND "
-                "jaro_winkler_similarity(address_l, address_r) >= 0.88",
+                "{jw}(address_l, address_r) >= 0.88".format(**fn),
                 label_for_charts="same number, similar street",
             ),
             cll.JaroWinklerLevel("address", 0.88),
@@ -189,7 +198,7 @@ def _address() -> Any:
     )
 
 
-def _behaviour() -> Any:
+def _behaviour(fn: Mapping[str, str]) -> Any:
     """What the two records bought (see ``behaviour.py``): the same product, the same brand in
     the same category, the same category, or nothing in common."""
     return cl.CustomComparison(
@@ -279,9 +288,12 @@ def extra_comparison(column: str, kind: str) -> Any:
     )
 
 
-def comparisons(present: set[str], extras: dict[str, str] | None = None) -> list[Any]:
+def comparisons(
+    present: set[str], extras: dict[str, str] | None = None, dialect: str = "duckdb"
+) -> list[Any]:
     """Comparisons for the fields present in the data, then the configured extra fields."""
-    found = [build() for field, build in _FIELDS.items() if field in present]
+    fn = DIALECT_FUNCTIONS[dialect]
+    found = [build(fn) for field, build in _FIELDS.items() if field in present]
     return found + [extra_comparison(c, k) for c, k in (extras or {}).items()]
 
 

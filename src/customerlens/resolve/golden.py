@@ -33,7 +33,12 @@ def golden_sql(record_customer: str, records: str = RECORDS) -> str:
     )
     picks = ", ".join(f"max(value) FILTER (WHERE field = '{f}') AS {f}" for f in GOLDEN_FIELDS)
     provenance = ", ".join(
-        f"'{f}', max(origin) FILTER (WHERE field = '{f}')" for f in GOLDEN_FIELDS
+        f"'{f}': max(origin) FILTER (WHERE field = '{f}')" for f in GOLDEN_FIELDS
+    )
+    # most frequent, then most recent, then the source's priority, then the record id
+    rank = (
+        "struct_pack(f := freq, d := coalesce(record_date, TIMESTAMP '1900-01-01'), "
+        "p := priority, r := record_id)"
     )
     return f"""
         WITH vals AS ({unpivot}),
@@ -45,15 +50,12 @@ def golden_sql(record_customer: str, records: str = RECORDS) -> str:
         ),
         best AS (
             SELECT customer_id, field,
-                   arg_max(value, (freq, coalesce(record_date, TIMESTAMP '1900-01-01'),
-                                   priority, record_id)) AS value,
-                   arg_max(source || ':' || record_id,
-                           (freq, coalesce(record_date, TIMESTAMP '1900-01-01'),
-                            priority, record_id)) AS origin
+                   arg_max(value, {rank}) AS value,
+                   arg_max(source || ':' || record_id, {rank}) AS origin
             FROM scored GROUP BY customer_id, field
         ),
         golden AS (
-            SELECT customer_id, {picks}, json_object({provenance}) AS provenance
+            SELECT customer_id, {picks}, to_json({{{provenance}}}) AS provenance
             FROM best GROUP BY customer_id
         ),
         counts AS (

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import copy
 import logging
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import splink.logging as splink_logging
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import Linker, SettingsCreator, block_on
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.internals.exceptions import EMTrainingException
 
 from customerlens.errors import CustomerLensError
+from customerlens.resolve.backends import DuckDBBackend, SplinkBackend
 from customerlens.resolve.behaviour import BEHAVIOUR_COLUMNS
 from customerlens.resolve.comparisons import (
     BLOCKING_KEYS,
@@ -35,7 +34,6 @@ from customerlens.resolve.comparisons import (
     prediction_rules,
     rules,
 )
-from customerlens.warehouse import default_memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +66,7 @@ class SplinkScorer:
     prior_recall : float
         Assumed recall of the deterministic rules used to estimate the prior.
     threads, memory_limit : optional
-        Resources of the scratch DuckDB connection Splink works in.
+        Resources of the scratch DuckDB connection Splink works in (DuckDB backend).
     extra_fields : dict, optional
         Extra columns to compare (``name -> "exact" | "fuzzy"``), read as ``x_<name>``.
     max_training_records : int
@@ -78,6 +76,9 @@ class SplinkScorer:
         A prediction blocking rule that alone would generate more pairs than this on the data
         scored is left out (listed in ``rules_dropped_``): one over-common key must not make a
         run quadratic.
+    backend : SplinkBackend, optional
+        Where Splink works (``customerlens.resolve.backends``): the warehouse's engine gives
+        one; by default a scratch DuckDB.
 
     Attributes
     ----------
@@ -102,6 +103,7 @@ class SplinkScorer:
         extra_fields: dict[str, str] | None = None,
         max_training_records: int = 300_000,
         max_pairs_per_rule: float = 2e7,
+        backend: SplinkBackend | None = None,
     ) -> None:
         self.random_state = random_state
         self.max_u_pairs = max_u_pairs
@@ -111,6 +113,7 @@ class SplinkScorer:
         self.extra_fields = extra_fields
         self.max_training_records = max_training_records
         self.max_pairs_per_rule = max_pairs_per_rule
+        self.backend = backend
 
     @property
     def _extras(self) -> dict[str, str]:
@@ -124,7 +127,7 @@ class SplinkScorer:
     def _settings(self, present: set[str], identifiers: set[str]) -> SettingsCreator:
         return SettingsCreator(
             link_type="dedupe_only",
-            comparisons=comparisons(present, self._extras),
+            comparisons=comparisons(present, self._extras, self._backend.dialect),
             blocking_rules_to_generate_predictions=prediction_rules(
                 present, self._extras, identifiers
             ),
@@ -132,25 +135,19 @@ class SplinkScorer:
             retain_intermediate_calculation_columns=True,
         )
 
+    @property
+    def _backend(self) -> SplinkBackend:
+        return self.backend or DuckDBBackend(threads=self.threads, memory_limit=self.memory_limit)
+
     def _linker(
         self, records: pa.Table, settings: Any, *, budget: bool = False
-    ) -> tuple[Linker, DuckDBAPI]:
+    ) -> tuple[Linker, Any]:
         missing = [c for c in self.columns_ if c not in records.column_names]
         if missing:
             raise CustomerLensError(f"records lack the columns {missing} the model reads.")
-        # one scratch connection per linker: Splink caches term frequencies per connection
-        con = duckdb.connect()
-        # spill to the system temp dir, not a .tmp folder in the user's working directory
-        spill = Path(tempfile.gettempdir()) / "customerlens-splink"
-        con.execute(f"SET temp_directory = '{spill}'").fetchall()
-        if self.threads:
-            con.execute(f"SET threads = {int(self.threads)}").fetchall()
-        con.execute(
-            f"SET memory_limit = '{self.memory_limit or default_memory_limit()}'"
-        ).fetchall()
-        db = DuckDBAPI(connection=con)
+        db = self._backend.connect()  # a fresh scratch per linker: term frequencies are cached
         quiet_splink()
-        sdf = db.register(records.select(self.columns_))
+        sdf = self._backend.register(db, records.select(self.columns_))
         if budget:
             settings = self._within_budget(sdf, settings)
         return Linker(sdf, settings, log_level=logging.ERROR), db
@@ -203,18 +200,16 @@ class SplinkScorer:
             rng = np.random.default_rng(self.random_state)
             rows = np.sort(rng.choice(records.num_rows, self.max_training_records, replace=False))
             training = records.take(pa.array(rows))
-        linker, db = self._linker(training, self._settings(present, identifiers))
+        started = time.perf_counter()
+        with_u = self._estimate_u(training, self._settings(present, identifiers))
+        timings["u"] = time.perf_counter() - started
+        linker, db = self._linker(training, with_u)
         started = time.perf_counter()
         linker.training.estimate_probability_two_random_records_match(
             rules(PRIOR_KEYS, present) or rules(BLOCKING_KEYS, present)[:1],
             recall=self.prior_recall,
         )
         timings["prior"] = time.perf_counter() - started
-        started = time.perf_counter()
-        linker.training.estimate_u_using_random_sampling(
-            max_pairs=self.max_u_pairs, seed=self.random_state
-        )
-        timings["u"] = time.perf_counter() - started
         started = time.perf_counter()
         sessions = 0
         for rule in rules(EM_KEYS, present):
@@ -231,17 +226,43 @@ class SplinkScorer:
         self.model_ = linker.misc.save_model_to_json()
         self.timings_ = timings
         self.training_records_ = training.num_rows
-        self._fitted_linker = linker
-        self._fitted_con = db.duckdb_con
+        self._fitted_linker = linker  # for direct scoring of record pairs (tests, audits)
         return self
+
+    def _estimate_u(self, training: pa.Table, settings: Any) -> dict[str, Any]:
+        """The model with u probabilities from all pairs of a random sample of records.
+
+        That is Splink's own method (``estimate_u_using_random_sampling`` compares all pairs
+        of a sample sized to ``max_u_pairs``), but the sample is drawn here, so every engine
+        trains on the same records and arrives at the same model.
+        """
+        size = int(0.5 * ((8 * self.max_u_pairs + 1) ** 0.5 + 1))
+        sample = training
+        if training.num_rows > size:
+            rng = np.random.default_rng(self.random_state + 1)
+            rows = np.sort(rng.choice(training.num_rows, size, replace=False))
+            sample = training.take(pa.array(rows))
+        linker, db = self._linker(sample, settings)
+        # max_pairs above the sample's pair count, one chunk, no early stop: Splink compares
+        # all of them (its early stop reads chunks cut by an engine-specific hash)
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=float(sample.num_rows) ** 2,
+            seed=self.random_state,
+            min_count_per_level=None,
+            num_chunks=1,
+        )
+        model: dict[str, Any] = linker.misc.save_model_to_json()
+        self._backend.close(db)
+        return model
 
     def _score_explicit(
         self,
         linker: Linker,
-        db: DuckDBAPI,
+        db: Any,
         records: pa.Table,
         found: str,
         also: pd.DataFrame | None,
+        names: list[str],
     ) -> str | None:
         """Score the pairs of ``also`` that blocking did not find; return their table's name.
 
@@ -250,15 +271,22 @@ class SplinkScorer:
         """
         if also is None or also.empty:
             return None
-        con = db.duckdb_con
-        con.register("__also", also[["unique_id_l", "unique_id_r"]])
-        missing = con.execute(f"""
+        backend = self._backend
+        backend.register(
+            db,
+            pa.Table.from_pandas(also[["unique_id_l", "unique_id_r"]], preserve_index=False),
+            "__also",
+        )
+        missing = backend.query(
+            db,
+            f"""
             SELECT DISTINCT a.unique_id_l, a.unique_id_r FROM __also a
             WHERE a.unique_id_l < a.unique_id_r AND NOT EXISTS (
                 SELECT 1 FROM {found} p
                 WHERE p.unique_id_l = a.unique_id_l AND p.unique_id_r = a.unique_id_r)
             ORDER BY 1, 2
-        """).df()
+        """,
+        ).to_pandas()
         ids = pd.Index(records.column("unique_id").to_pylist())
         left, right = (
             ids.get_indexer(missing["unique_id_l"]),
@@ -271,7 +299,7 @@ class SplinkScorer:
         sides = []
         for rows in (left[keep], right[keep]):
             side = records.select(self.columns_).take(pa.array(rows))
-            sides.append(db.register(side.set_column(0, "unique_id", key)))
+            sides.append(backend.register(db, side.set_column(0, "unique_id", key)))
         for column in self._tf_columns():
             linker.table_management.compute_tf_table(column)
         scored = linker.inference.predict_between(
@@ -280,21 +308,30 @@ class SplinkScorer:
             blocking_rules_to_generate_predictions=[block_on("unique_id")],
             warning_mode="never",
         )
-        con.register(
-            "__also_ids",
-            pd.DataFrame(
+        backend.register(
+            db,
+            pa.table(
                 {
-                    "k": key.to_pylist(),
-                    "l": missing["unique_id_l"].to_numpy()[keep],
-                    "r": missing["unique_id_r"].to_numpy()[keep],
+                    "k": key,
+                    "l": pa.array(missing["unique_id_l"].to_numpy()[keep], pa.string()),
+                    "r": pa.array(missing["unique_id_r"].to_numpy()[keep], pa.string()),
                 }
             ),
+            "__also_ids",
         )
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE __also_scored AS
-            SELECT * REPLACE (i.l AS unique_id_l, i.r AS unique_id_r)
-            FROM {scored.physical_name} s JOIN __also_ids i ON i.k = s.unique_id_l
-        """).fetchall()
+        columns = ", ".join(
+            {"unique_id_l": "i.l AS unique_id_l", "unique_id_r": "i.r AS unique_id_r"}.get(
+                c, f's."{c}"'
+            )
+            for c in names
+            if c != "match_key"
+        )
+        backend.materialise(
+            db,
+            "__also_scored",
+            f"SELECT {columns} FROM {scored.physical_name} s JOIN __also_ids i "
+            "ON i.k = s.unique_id_l",
+        )
         return "__also_scored"
 
     def _tf_columns(self) -> list[str]:
@@ -330,27 +367,28 @@ class SplinkScorer:
         # a fresh linker on exactly the records scored: term frequencies and the pair budget
         # are those of this data, whatever the model was trained on
         linker, db = self._linker(records, self.model_, budget=True)
-        con = db.duckdb_con
         pairs = linker.inference.predict(
             threshold_match_probability=threshold, warning_mode="never"
         )
         keep = ["unique_id_l", "unique_id_r", "match_weight", "match_probability", "match_key"]
         names = [
             c
-            for c in pairs.as_duckdbpyrelation().columns
+            for c in self._backend.query(
+                db, f"SELECT * FROM {pairs.physical_name} LIMIT 0"
+            ).column_names
             if c in keep or c.startswith(("gamma_", "mw_"))
         ]
         columns = ", ".join(f'"{c}"' for c in names)
         select = f"SELECT {columns} FROM {pairs.physical_name}"
-        explicit = self._score_explicit(linker, db, records, pairs.physical_name, also)
+        explicit = self._score_explicit(linker, db, records, pairs.physical_name, also, names)
         if explicit is not None:
             unkeyed = ", ".join(
-                "NULL AS match_key" if c == "match_key" else f'"{c}"' for c in names
+                "CAST(NULL AS VARCHAR) AS match_key" if c == "match_key" else f'"{c}"'
+                for c in names
             )
             select += f" UNION ALL SELECT {unkeyed} FROM {explicit}"
-        con.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)").fetchall()
-        count = int(con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0])
+        count = self._backend.to_parquet(db, select, path)
         pairs.drop_table_from_database_and_remove_from_cache()
-        con.close()
+        self._backend.close(db)
         self.timings_["predict"] = time.perf_counter() - started
         return count

@@ -8,7 +8,6 @@ golden records. Writes ``record_customer``, ``customers``, ``match_pairs``, ``re
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 
 from customerlens.config import ResolveOptions
 from customerlens.errors import CustomerLensError
+from customerlens.resolve.backends import SplinkBackend
 from customerlens.resolve.blocking_recall import estimate_blocking_recall
 from customerlens.resolve.cluster import constrained_clusters
 from customerlens.resolve.comparisons import MODEL_COLUMNS
@@ -106,9 +106,9 @@ def resolve(
     lap("standardise")
     ids = records.column("unique_id").to_pylist()
     labels = latest_labels(wh)
-    with tempfile.TemporaryDirectory(prefix="customerlens-pairs-") as scratch:
-        pairs_file = Path(scratch) / "pairs.parquet"
-        _score(records, options, step, report, pairs_file, labels)
+    with wh.scratch_dir() as scratch:
+        pairs_file = scratch / "pairs.parquet"
+        _score(records, options, step, report, pairs_file, labels, wh.splink_backend(scratch))
         del records  # the scratch database has its own copy; free ours before the big steps
         _store_pairs(wh, pairs_file, options)
     lap("score")
@@ -166,6 +166,7 @@ def _score(
     report: ResolveReport,
     pairs_file: Path,
     labels: pd.DataFrame,
+    backend: SplinkBackend,
 ) -> None:
     """Train the model and write the scored pairs (and every labelled pair) to ``pairs_file``."""
     if records.num_rows < 2 or report.no_identity == records.num_rows:
@@ -177,6 +178,7 @@ def _score(
         random_state=options.random_state,
         max_u_pairs=options.max_u_pairs,
         extra_fields=dict(options.extra_fields),
+        backend=backend,
     )
     step("training the match model")
     scorer.fit(records)
@@ -192,6 +194,7 @@ def _score(
         threshold=options.auto_threshold,
         columns=scorer.columns_,
         seed=options.random_state,
+        backend=backend,
     )
     report.metrics["blocking_recall_estimate"] = None if recall is None else round(recall, 4)
     report.metrics["blocking_recall_basis_pairs"] = basis
@@ -214,7 +217,7 @@ def _store_pairs(wh: DuckDBWarehouse, pairs_file: Path, options: ResolveOptions)
     conflict = conflict_sql(columns, person)
     wh.create_table_as(
         MATCH_PAIRS,
-        f"SELECT md5(unique_id_l || '|' || unique_id_r)[1:16] AS pair_id, *, "
+        f"SELECT substr(md5(unique_id_l || '|' || unique_id_r), 1, 16) AS pair_id, *, "
         f"{conflict} AS conflict, {decision_sql(conflict, options.conflict_cap)} "
         f"AS decision_probability FROM {source}",
     )
@@ -325,25 +328,30 @@ def _write(
 ) -> None:
     ensure_labels_table(wh)
     wh.write_table(RECORD_CUSTOMER, record_customer)
+    pair_columns = ", ".join(quote_ident(c) for c in wh.columns(MATCH_PAIRS))
+    customers = (
+        "PARTITION BY least(l.customer_id, r.customer_id), greatest(l.customer_id, r.customer_id)"
+    )
     wh.create_table_as(
         REVIEW_QUEUE,
         f"""
-        SELECT p.*, l.customer_id AS customer_id_l, r.customer_id AS customer_id_r,
-               count(*) OVER customers AS record_pairs
-        FROM {MATCH_PAIRS} p
-        JOIN {RECORD_CUSTOMER} l ON l.source || ':' || l.record_id = p.unique_id_l
-        JOIN {RECORD_CUSTOMER} r ON r.source || ':' || r.record_id = p.unique_id_r
-        WHERE p.decision_probability >= {options.review_threshold}
-          AND l.customer_id <> r.customer_id
-          AND NOT EXISTS (SELECT 1 FROM {LABELS} d WHERE d.unique_id_l = p.unique_id_l
-                          AND d.unique_id_r = p.unique_id_r)
-        -- one question per pair of customers: their strongest record pair stands for all
-        -- (a decision on it binds the two customers, see labels.py)
-        WINDOW customers AS (PARTITION BY least(l.customer_id, r.customer_id),
-                                          greatest(l.customer_id, r.customer_id))
-        QUALIFY row_number() OVER (customers ORDER BY p.decision_probability DESC,
-                                   p.pair_id) = 1
-        ORDER BY p.decision_probability DESC, p.pair_id
+        SELECT {pair_columns}, customer_id_l, customer_id_r, record_pairs FROM (
+            SELECT p.*, l.customer_id AS customer_id_l, r.customer_id AS customer_id_r,
+                   count(*) OVER ({customers}) AS record_pairs,
+                   -- one question per pair of customers: their strongest record pair stands
+                   -- for all (a decision on it binds the two customers, see labels.py)
+                   row_number() OVER ({customers}
+                                      ORDER BY p.decision_probability DESC, p.pair_id) AS pick
+            FROM {MATCH_PAIRS} p
+            JOIN {RECORD_CUSTOMER} l ON l.source || ':' || l.record_id = p.unique_id_l
+            JOIN {RECORD_CUSTOMER} r ON r.source || ':' || r.record_id = p.unique_id_r
+            WHERE p.decision_probability >= {options.review_threshold}
+              AND l.customer_id <> r.customer_id
+              AND NOT EXISTS (SELECT 1 FROM {LABELS} d WHERE d.unique_id_l = p.unique_id_l
+                              AND d.unique_id_r = p.unique_id_r)
+        )
+        WHERE pick = 1
+        ORDER BY decision_probability DESC, pair_id
     """,
     )
     wh.create_table_as(CUSTOMERS, golden_sql(RECORD_CUSTOMER))

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test test-fast check bench bench-scale bench-api clean
+.PHONY: setup demo test test-fast check bench bench-scale bench-api bench-spark clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ bench-scale: setup
 
 bench-api: setup
 	$(BIN)/python benchmarks/bench_api.py --people 1000000
+
+bench-spark: setup
+	$(BIN)/python benchmarks/bench_spark.py --people 1000000
 
 clean:
 	rm -rf demo .pytest_cache .mypy_cache .ruff_cache

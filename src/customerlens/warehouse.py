@@ -530,11 +530,15 @@ def open_warehouse(
     settings: Settings | None = None,
     read_only: bool = False,
 ) -> DuckDBWarehouse:
-    """Open the warehouse for ``engine`` (only ``duckdb`` today; Spark plugs in here)."""
+    """Open the embedded warehouse (the file every engine's results end in).
+
+    Spark does not open a warehouse of its own: ``customerlens.engines.on_engine`` runs the
+    stages on Spark beside this one (``--engine spark``).
+    """
     if engine != "duckdb":
         raise WarehouseError(
-            f"Unknown engine {engine!r}; this version supports 'duckdb' "
-            "(the Spark engine is planned, see the README)."
+            f"Unknown engine {engine!r} for the warehouse file: it is DuckDB's. Stages run on "
+            "Spark with `--engine spark` (customerlens.engines.on_engine)."
         )
     settings = settings or Settings()
     return DuckDBWarehouse(

@@ -1,0 +1,154 @@
+"""The Spark engine against the embedded one, in Spark local mode, on a generated shop.
+
+DuckDB and Spark must give the same customers (pairwise F1 between the two clusterings >= 0.999)
+and, from the same customers, the same features (to floating-point tolerance).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from customerlens.cli import app
+from customerlens.config import ProjectConfig
+from customerlens.errors import WarehouseError
+from customerlens.features.pipeline import run_features
+from customerlens.resolve.evaluate import evaluate_files
+from customerlens.synth import generate_shop
+from customerlens.warehouse import DuckDBWarehouse
+
+pytest.importorskip("pyspark")
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime"),
+]
+
+MASTER = "local[2]"
+
+
+@pytest.fixture(scope="module")
+def session() -> Iterator[Any]:
+    from customerlens.engines.spark import spark_session
+
+    spark = spark_session(MASTER)
+    yield spark
+    spark.stop()
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return generate_shop(5_000, tmp_path_factory.mktemp("spark_shop"), seed=11).files
+
+
+def _resolve(shop: dict[str, Path], out: Path, *engine: str) -> Path:
+    result = CliRunner().invoke(
+        app,
+        [
+            "resolve",
+            "--accounts", str(shop["accounts"]),
+            "--crm", str(shop["crm"]),
+            "--transactions", str(shop["transactions"]),
+            "--out", str(out),
+            *engine,
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def on_duckdb(shop: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _resolve(shop, tmp_path_factory.mktemp("duck") / "out")
+
+
+@pytest.fixture(scope="module")
+def on_spark(
+    shop: dict[str, Path], session: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    out = tmp_path_factory.mktemp("spark") / "out"
+    return _resolve(shop, out, "--engine", "spark", "--spark-master", MASTER)
+
+
+def test_both_engines_find_the_same_customers(on_duckdb: Path, on_spark: Path) -> None:
+    # the DuckDB clustering as the truth the Spark one is scored against
+    lines = (on_duckdb / "record_customer.csv").read_text().splitlines()
+    truth = on_duckdb / "duckdb_as_truth.csv"
+    truth.write_text("\n".join([lines[0].replace("customer_id", "person_id"), *lines[1:]]))
+    result = evaluate_files(truth, on_spark / "record_customer.csv")
+    assert result["records_missing"] == 0 and result["records_not_in_truth"] == 0
+    assert result["pairwise"]["f1"] >= 0.999, result
+    assert abs(result["relative_count_error"]) <= 0.002, result
+    # and the clustering is a real one: thousands of records merged, not all singletons
+    assert result["true_customers"] < 0.6 * result["records"]
+
+
+def test_spark_results_land_in_the_embedded_warehouse(on_spark: Path) -> None:
+    with DuckDBWarehouse(on_spark, read_only=True) as wh:
+        records = wh.row_count("records")
+        assert wh.row_count("record_customer") == records
+        customers = wh.scalar("SELECT count(DISTINCT customer_id) FROM record_customer")
+        assert wh.row_count("customers") == customers
+        assert wh.row_count("match_pairs") > 0
+        tiers = set(wh.query("SELECT DISTINCT tier FROM record_customer").column("tier").to_pylist())
+        assert tiers <= {"auto", "review", "single"} and "auto" in tiers
+    assert (on_spark / "spark" / "record_customer" / "_SUCCESS").exists()
+
+
+def _rows(wh: Any, table: str, key: str) -> dict[Any, dict[str, Any]]:
+    return {r[key]: r for r in wh.query(f"SELECT * FROM {table}").to_pylist()}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
+    return bool(a == b)
+
+
+def test_features_are_the_same_on_both_engines(
+    on_duckdb: Path, session: Any, tmp_path: Path
+) -> None:
+    from customerlens.engines.spark import SparkWarehouse, copy_tables
+
+    work = tmp_path / "duck"
+    shutil.copytree(on_duckdb, work)
+    options = ProjectConfig().features
+    with DuckDBWarehouse(work) as duck:
+        run_features(duck, options)
+        spark = SparkWarehouse(tmp_path / "spark", session=session)
+        copy_tables(duck, spark, ["records", "transactions", "record_customer", "customers"])
+        run_features(spark, options)
+        for table, key in (("customer_features", "customer_id"), ("rfm", "customer_id")):
+            expected, got = _rows(duck, table, key), _rows(spark, table, key)
+            assert len(expected) > 1_000
+            assert got.keys() == expected.keys(), table
+            assert duck.columns(table) == spark.columns(table), table
+            differ = [
+                (k, c, expected[k][c], got[k][c])
+                for k in expected
+                for c in expected[k]
+                if not _same(expected[k][c], got[k][c])
+            ]
+            assert not differ, f"{table}: {differ[:5]}"
+        assert duck.row_count("sales") == spark.row_count("sales")
+        spark.close()
+
+
+def test_a_bad_statement_names_the_sql(session: Any, tmp_path: Path) -> None:
+    from customerlens.engines.spark import SparkWarehouse
+
+    wh = SparkWarehouse(tmp_path, session=session)
+    wh.write_table("t", __import__("pyarrow").table({"a": [1, 2]}))
+    assert wh.scalar("SELECT sum(a) FROM t") == 3
+    with pytest.raises(WarehouseError, match="no_such_column") as caught:
+        wh.query("SELECT no_such_column FROM t")
+    assert "SELECT" in str(caught.value)
+    with pytest.raises(WarehouseError, match="no table 'missing'"):
+        wh.row_count("missing")
+    wh.close()

@@ -96,7 +96,7 @@ def test_spark_results_land_in_the_embedded_warehouse(on_spark: Path) -> None:
         customers = wh.scalar("SELECT count(DISTINCT customer_id) FROM record_customer")
         assert wh.row_count("customers") == customers
         assert wh.row_count("match_pairs") > 0
-        tiers = set(wh.query("SELECT DISTINCT tier FROM record_customer").column("tier").to_pylist())
+        tiers = set(wh.query("SELECT DISTINCT tier FROM record_customer")["tier"].to_pylist())
         assert tiers <= {"auto", "review", "single"} and "auto" in tiers
     assert (on_spark / "spark" / "record_customer" / "_SUCCESS").exists()
 

@@ -493,13 +493,7 @@ class DuckDBWarehouse:
         self.execute(f"INSERT INTO {RUN_METADATA} ({cols}) VALUES ({marks})", list(row.values()))
 
     def last_run(self, stage: str) -> Mapping[str, Any] | None:
-        if not self.has_table(RUN_METADATA):
-            return None
-        df = self.query_df(
-            f"SELECT * FROM {RUN_METADATA} WHERE stage = ? ORDER BY finished_at DESC LIMIT 1",
-            [stage],
-        )
-        return None if df.empty else {str(k): v for k, v in df.iloc[0].to_dict().items()}
+        return last_run(self, stage)
 
     @contextmanager
     def scratch_dir(self) -> Iterator[Path]:
@@ -521,6 +515,17 @@ class DuckDBWarehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def last_run(wh: Warehouse, stage: str) -> Mapping[str, Any] | None:
+    """The newest ``run_metadata`` row of ``stage`` in any engine's warehouse, or None."""
+    if not wh.has_table(RUN_METADATA):
+        return None
+    df = wh.query(
+        f"SELECT * FROM {RUN_METADATA} WHERE stage = ? ORDER BY finished_at DESC LIMIT 1",
+        [stage],
+    ).to_pandas()
+    return None if df.empty else {str(k): v for k, v in df.iloc[0].to_dict().items()}
 
 
 def open_warehouse(

@@ -28,12 +28,13 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import sqlglot
 from sqlglot import exp
 
 from customerlens.errors import WarehouseError
 from customerlens.tables import RUN_METADATA
-from customerlens.warehouse import RunRecord, quote_ident
+from customerlens.warehouse import RunRecord, last_run, quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,7 @@ def _arrow(data: pa.Table | pd.DataFrame) -> pa.Table:
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
     # Parquet and Spark have no column type for "always null": such columns become text
     for i, field in enumerate(table.schema):
-        if pa.types.is_null(field.type):
-            table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
-        elif pa.types.is_large_string(field.type):
+        if pa.types.is_null(field.type) or pa.types.is_large_string(field.type):
             table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
     return table
 
@@ -118,7 +117,7 @@ class SparkWarehouse:
         self.scratch = self.root / "_scratch"
         self.spark = session or spark_session(master)
         self.spark.sparkContext.setCheckpointDir(str(self.root / "_checkpoints"))
-        self._temps: dict[str, Path | None] = {}
+        self._temps: dict[str, Path] = {}
         for name in self.table_names():
             self._register(name)
 
@@ -209,8 +208,8 @@ class SparkWarehouse:
     def write_table(self, name: str, data: pa.Table | pd.DataFrame) -> int:
         return self._write(name, self.spark.createDataFrame(_arrow(data)))
 
-    def _append(self, name: str, data: pa.Table) -> None:
-        self.spark.createDataFrame(_arrow(data)).write.mode("append").parquet(str(self._dir(name)))
+    def _append(self, name: str, frame: Any) -> None:
+        frame.write.mode("append").parquet(str(self._dir(name)))
         self._register(name)
 
     @contextlib.contextmanager
@@ -248,14 +247,11 @@ class SparkWarehouse:
         except sqlglot.errors.ParseError as exc:
             raise WarehouseError(f"Cannot parse: {exc}", sql) from exc
         if isinstance(statement, exp.Create) and statement.kind == "TABLE":
-            name = (
-                statement.this.this.name
-                if isinstance(statement.this, exp.Schema)
-                else (statement.this.name)
-            )
+            target = statement.this
+            name = target.this.name if isinstance(target, exp.Schema) else target.name
             query = statement.expression
             if query is None:  # CREATE TABLE t (columns): an empty table of that schema
-                if "NOT EXISTS" in sql.upper() and self.has_table(name):
+                if statement.args.get("exists") and self.has_table(name):
                     return
                 schema = ", ".join(
                     f"{c.name} {c.args['kind'].sql(dialect='spark')}"
@@ -305,18 +301,12 @@ class SparkWarehouse:
         ).selectExpr(
             *[f"CAST({quote_ident(f.name)} AS {f.dataType.simpleString()})" for f in schema]
         )
-        frame.write.mode("append").parquet(str(self._dir(name)))
-        self._register(name)
+        self._append(name, frame)
 
     def _copy(self, statement: exp.Copy) -> None:
         """``COPY (query) TO 'file.csv' (HEADER, DELIMITER ',')``: one CSV file."""
         target = Path(statement.args["files"][0].name)
-        query = statement.this.sql(dialect="duckdb")
-        if query.startswith("(") and query.endswith(")"):
-            query = query[1:-1]
-        table = self.query(query)
-        import pyarrow.csv as pacsv
-
+        table = self.query(statement.this.unnest().sql(dialect="duckdb"))
         target.parent.mkdir(parents=True, exist_ok=True)
         pacsv.write_csv(table, target)
 
@@ -327,18 +317,12 @@ class SparkWarehouse:
             {k: pa.array([v], pa.float64() if k == "seconds" else None) for k, v in row.items()}
         )
         if self.has_table(RUN_METADATA):
-            self._append(RUN_METADATA, table)
+            self._append(RUN_METADATA, self.spark.createDataFrame(_arrow(table)))
         else:
             self.write_table(RUN_METADATA, table)
 
     def last_run(self, stage: str) -> Mapping[str, Any] | None:
-        if not self.has_table(RUN_METADATA):
-            return None
-        df = self.query_df(
-            f"SELECT * FROM {RUN_METADATA} WHERE stage = ? ORDER BY finished_at DESC LIMIT 1",
-            [stage],
-        )
-        return None if df.empty else {str(k): v for k, v in df.iloc[0].to_dict().items()}
+        return last_run(self, stage)
 
     @contextlib.contextmanager
     def scratch_dir(self) -> Iterator[Path]:
@@ -372,18 +356,14 @@ def copy_tables(source: Any, target: Any, tables: list[str] | None = None) -> di
     spark = target if isinstance(target, SparkWarehouse) else source
     counts = {}
     for name in source.table_names() if tables is None else tables:
-        path = spark.scratch / f"copy_{name}_{uuid.uuid4().hex[:8]}"
-        spark.scratch.mkdir(parents=True, exist_ok=True)
-        if isinstance(source, SparkWarehouse):
-            source.spark.table(name).write.parquet(str(path))
-            counts[name] = target.create_table_as(
-                name, f"SELECT * FROM read_parquet('{path}/*.parquet')"
-            )
-        else:
-            source.execute(f"COPY (SELECT * FROM {quote_ident(name)}) TO '{path}' (FORMAT parquet)")
-            counts[name] = target._write(name, target.spark.read.parquet(str(path)))
-        shutil.rmtree(path, ignore_errors=True)
-        path.unlink(missing_ok=True)
+        with spark.scratch_dir() as scratch:
+            if isinstance(source, SparkWarehouse):  # a directory of Parquet parts
+                source.spark.table(name).write.parquet(str(scratch / name))
+                files = f"{scratch / name}/*.parquet"
+            else:
+                files = str(scratch / f"{name}.parquet")
+                source.execute(f"COPY {quote_ident(name)} TO '{files}' (FORMAT parquet)")
+            counts[name] = target.create_table_as(name, f"SELECT * FROM read_parquet('{files}')")
     return counts
 
 

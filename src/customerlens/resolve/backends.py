@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI
 
+from customerlens.engines.spark import to_spark_sql
 from customerlens.warehouse import default_memory_limit, to_arrow
 
 
@@ -104,20 +105,14 @@ class SparkBackend:
         return name
 
     def query(self, db: Any, sql: str) -> pa.Table:
-        from customerlens.engines.spark import to_spark_sql
-
         return self.session.sql(to_spark_sql(sql)).toArrow()
 
     def materialise(self, db: Any, name: str, sql: str) -> None:
-        from customerlens.engines.spark import to_spark_sql
-
         path = self.scratch / f"{name}_{uuid.uuid4().hex[:8]}"
         self.session.sql(to_spark_sql(sql)).write.parquet(str(path))
         self.session.read.parquet(str(path)).createOrReplaceTempView(name)
 
     def to_parquet(self, db: Any, sql: str, path: Path) -> int:
-        from customerlens.engines.spark import to_spark_sql
-
         self.session.sql(to_spark_sql(sql)).write.mode("overwrite").parquet(str(path))
         return int(self.session.read.parquet(str(path)).count())
 

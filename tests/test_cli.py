@@ -13,6 +13,15 @@ from customerlens.cli import app
 runner = CliRunner()
 
 
+def test_an_unknown_engine_is_refused_before_any_work(tmp_path: Path) -> None:
+    shop = tmp_path / "missing.csv"
+    for command in (["resolve"], ["run", "--transactions", str(shop)]):
+        result = runner.invoke(app, [*command, "--out", str(tmp_path / "out"), "--engine", "sparc"])
+        assert result.exit_code != 0
+        assert "Unknown engine 'sparc'" in result.output and "duckdb, spark" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_generate_resolve_evaluate_review(tmp_path: Path) -> None:
     shop, out = tmp_path / "shop", tmp_path / "out"
     result = runner.invoke(app, ["generate", "--people", "400", "--seed", "3", "--out", str(shop)])

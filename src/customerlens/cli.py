@@ -24,7 +24,7 @@ from rich.table import Table
 
 from customerlens import __version__
 from customerlens.config import ProjectConfig, Settings, SourceConfig, load_config
-from customerlens.engines import on_engine
+from customerlens.engines import check_engine, on_engine
 from customerlens.errors import ConfigError, CustomerLensError
 from customerlens.ingest import IngestReport, ingest
 from customerlens.resolve.explain import explain_pair
@@ -359,6 +359,7 @@ def resolve(
     With source files, ingests them first; without, resolves what OUT/lens.duckdb holds.
     With --engine spark, resolution runs on Spark (tables under OUT/spark/, copied back).
     """
+    check_engine(engine)
     started = time.perf_counter()
     given = any(p is not None for p in (accounts, crm, transactions)) or config is not None
     project = _sources(accounts, crm, transactions, config) if given else ProjectConfig()
@@ -401,6 +402,7 @@ def run_cmd(
     from customerlens.report import write_report
     from customerlens.runner import METRICS_FILE, run_all
 
+    check_engine(engine)
     started = time.perf_counter()
     project = _sources(accounts, crm, transactions, config)
     if "transactions" not in project.sources:

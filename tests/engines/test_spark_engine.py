@@ -101,6 +101,47 @@ def test_spark_results_land_in_the_embedded_warehouse(on_spark: Path) -> None:
     assert (on_spark / "spark" / "record_customer" / "_SUCCESS").exists()
 
 
+def test_a_spark_trained_model_serves_real_time_matches(on_duckdb: Path, on_spark: Path) -> None:
+    """The stored model is rendered in DuckDB's SQL, so ``serve`` works after a Spark run."""
+    import json
+
+    from customerlens.realtime.matcher import Matcher
+
+    def model(out: Path) -> dict[str, Any]:
+        with DuckDBWarehouse(out, read_only=True) as wh:
+            return dict(json.loads(wh.query("SELECT model FROM match_model")["model"][0].as_py()))
+
+    conditions = [
+        [(level["sql_condition"], level.get("m_probability")) for level in c["comparison_levels"]]
+        for c in model(on_spark)["comparisons"]
+    ]
+    expected = [
+        [(level["sql_condition"], level.get("m_probability")) for level in c["comparison_levels"]]
+        for c in model(on_duckdb)["comparisons"]
+    ]
+    assert [[c for c, _ in levels] for levels in conditions] == [
+        [c for c, _ in levels] for levels in expected
+    ]
+    for got, want in zip(conditions, expected, strict=True):
+        for (_, m_got), (_, m_want) in zip(got, want, strict=True):
+            assert m_got == pytest.approx(m_want, abs=0.01)
+    with DuckDBWarehouse(on_spark, read_only=True) as wh:
+        account = wh.query(
+            "SELECT r.*, rc.customer_id FROM records r JOIN record_customer rc "
+            "USING (source, record_id) WHERE r.source = 'accounts' AND r.email IS NOT NULL "
+            "AND r.first_name IS NOT NULL ORDER BY r.record_id LIMIT 1"
+        ).to_pylist()[0]
+        result = Matcher(wh).match(
+            {
+                "first_name": account["first_name"],
+                "surname": account["surname"],
+                "email": account["email"],
+                "postcode": account["postcode"],
+            }
+        )
+    assert result.customer_id == account["customer_id"]
+
+
 def _rows(wh: Any, table: str, key: str) -> dict[Any, dict[str, Any]]:
     return {r[key]: r for r in wh.query(f"SELECT * FROM {table}").to_pylist()}
 

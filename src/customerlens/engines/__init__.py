@@ -18,16 +18,21 @@ from customerlens.warehouse import DuckDBWarehouse
 ENGINES = ("duckdb", "spark")
 
 
+def check_engine(engine: str) -> None:
+    """Refuse an unknown engine before any work is done."""
+    if engine not in ENGINES:
+        raise ConfigError(f"Unknown engine {engine!r}: choose one of {', '.join(ENGINES)}.")
+
+
 @contextmanager
 def on_engine(
     wh: DuckDBWarehouse, engine: str = "duckdb", *, spark_master: str = "local[*]"
 ) -> Iterator[Any]:
     """The warehouse the stages run on: ``wh`` itself, or a Spark warehouse beside it."""
+    check_engine(engine)
     if engine == "duckdb":
         yield wh
         return
-    if engine != "spark":
-        raise ConfigError(f"Unknown engine {engine!r}: choose one of {', '.join(ENGINES)}.")
     from customerlens.engines.spark import SparkWarehouse, copy_tables
 
     spark = SparkWarehouse(wh.path, master=spark_master)

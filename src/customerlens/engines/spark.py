@@ -78,7 +78,14 @@ def spark_session(master: str = "local[*]", *, app: str = "customerlens") -> Any
         builder = builder.config("spark.driver.memory", memory).config(
             "spark.sql.shuffle.partitions", str(max(4, 2 * cores))
         )
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # no Java, or the master cannot be reached (py4j / Spark errors)
+        first = next((line for line in str(exc).splitlines() if line.strip()), repr(exc))
+        raise WarehouseError(
+            f"Spark could not start (master {master!r}): {first}. The Spark engine needs a "
+            "Java 17 runtime (java on PATH or JAVA_HOME) and a reachable --spark-master."
+        ) from exc
     session.sparkContext.setLogLevel("FATAL")  # errors reach the user as WarehouseError
     return session
 

@@ -90,6 +90,8 @@ class SplinkScorer:
         Records the model was trained on.
     rules_dropped_ : dict
         Blocking rules left out by the pair budget, with the pairs each would have made.
+    present_, identifiers_ : list of str
+        Fields the model compares; exact extra fields that block on their own.
     """
 
     def __init__(
@@ -124,10 +126,12 @@ class SplinkScorer:
         """Columns of the records the model reads."""
         return ["unique_id", *MODEL_COLUMNS, *self._extras]
 
-    def _settings(self, present: set[str], identifiers: set[str]) -> SettingsCreator:
+    def _settings(
+        self, present: set[str], identifiers: set[str], dialect: str | None = None
+    ) -> SettingsCreator:
         return SettingsCreator(
             link_type="dedupe_only",
-            comparisons=comparisons(present, self._extras, self._backend.dialect),
+            comparisons=comparisons(present, self._extras, dialect or self._backend.dialect),
             blocking_rules_to_generate_predictions=prediction_rules(
                 present, self._extras, identifiers
             ),
@@ -222,12 +226,36 @@ class SplinkScorer:
                 break
         timings["em"] = time.perf_counter() - started
         self.present_ = sorted(present)
+        self.identifiers_ = sorted(identifiers)
         self.em_sessions_ = sessions
         self.model_ = linker.misc.save_model_to_json()
         self.timings_ = timings
         self.training_records_ = training.num_rows
         self._fitted_linker = linker  # for direct scoring of record pairs (tests, audits)
         return self
+
+    def model_in(self, dialect: str) -> dict[str, Any]:
+        """The trained model with its SQL rendered for ``dialect``: the same levels, prior and
+        m/u. Real-time matching compiles DuckDB SQL whichever engine trained the model."""
+        if not hasattr(self, "model_"):
+            raise NotFittedError("SplinkScorer.model_in called before fit.")
+        if dialect == self.model_.get("sql_dialect"):
+            return self.model_
+        settings = self._settings(set(self.present_), set(self.identifiers_), dialect)
+        rendered: dict[str, Any] = settings.create_settings_dict(dialect)
+        rendered["probability_two_random_records_match"] = self.model_[
+            "probability_two_random_records_match"
+        ]
+        for comparison, trained in zip(
+            rendered["comparisons"], self.model_["comparisons"], strict=True
+        ):
+            for level, fitted in zip(
+                comparison["comparison_levels"], trained["comparison_levels"], strict=True
+            ):
+                level.update(
+                    {k: fitted[k] for k in ("m_probability", "u_probability") if k in fitted}
+                )
+        return rendered
 
     def _estimate_u(self, training: pa.Table, settings: Any) -> dict[str, Any]:
         """The model with u probabilities from all pairs of a random sample of records.

@@ -198,7 +198,8 @@ def _score(
     )
     report.metrics["blocking_recall_estimate"] = None if recall is None else round(recall, 4)
     report.metrics["blocking_recall_basis_pairs"] = basis
-    report.model = scorer.model_
+    # stored for real-time matching and audits, which read DuckDB SQL whatever engine trained it
+    report.model = scorer.model_in("duckdb")
     report.metrics["model"] = {
         "training_records": scorer.training_records_,
         "rules_dropped": scorer.rules_dropped_,

@@ -142,6 +142,42 @@ def test_a_spark_trained_model_serves_real_time_matches(on_duckdb: Path, on_spar
     assert result.customer_id == account["customer_id"]
 
 
+def test_labels_retrain_the_hybrid_model_on_spark(
+    shop: dict[str, Path], on_spark: Path, tmp_path: Path
+) -> None:
+    """Review decisions reach the next Spark resolve: the hybrid re-scorer trains and scores."""
+    import json
+
+    import duckdb
+
+    out = tmp_path / "again"
+    shutil.copytree(on_spark, out)
+    with duckdb.connect() as con:
+        labelled = con.execute(f"""
+            WITH truth AS (SELECT source || ':' || record_id AS uid, person_id
+                           FROM read_csv('{shop["truth"]}', all_varchar = true))
+            SELECT p.unique_id_l, p.unique_id_r,
+                   CASE WHEN l.person_id = r.person_id THEN 'match' ELSE 'non_match' END AS label
+            FROM (SELECT * FROM read_parquet('{on_spark}/spark/match_pairs/*.parquet')
+                  WHERE match_probability BETWEEN 0.2 AND 0.995) p
+            JOIN truth l ON l.uid = p.unique_id_l JOIN truth r ON r.uid = p.unique_id_r
+            ORDER BY p.pair_id LIMIT 300
+        """).df()
+    assert set(labelled["label"]) == {"match", "non_match"}
+    labelled.to_csv(tmp_path / "labels.csv", index=False)
+    result = CliRunner().invoke(
+        app,
+        ["resolve", "--out", str(out), "--labels", str(tmp_path / "labels.csv"),
+         "--engine", "spark", "--spark-master", MASTER],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with DuckDBWarehouse(out, read_only=True) as wh:
+        metrics = json.loads(wh.last_run("resolve")["metrics"])  # type: ignore[index]
+        assert wh.row_count("record_customer") == wh.row_count("records")
+    assert metrics["hybrid"]["pairs_rescored"] > 0, metrics["hybrid"]
+    assert metrics["labels"] == labelled["label"].value_counts().to_dict()
+
+
 def _rows(wh: Any, table: str, key: str) -> dict[Any, dict[str, Any]]:
     return {r[key]: r for r in wh.query(f"SELECT * FROM {table}").to_pylist()}
 

@@ -33,20 +33,25 @@ from customerlens.warehouse import DuckDBWarehouse
 
 log = logging.getLogger(__name__)
 
+
+def _jaccard(left: str, right: str) -> str:
+    """SQL: Jaccard similarity of two lists (NULL when either is NULL), portable to Spark."""
+    return (
+        f"CASE WHEN {left} IS NULL OR {right} IS NULL THEN NULL ELSE "
+        f"array_length(array_intersect({left}, {right})) / "
+        f"greatest(array_length(array_distinct(array_concat({left}, {right}))), 1) END"
+    )
+
+
 #: behavioural similarity of a pair, as SQL over records ``l`` and ``r`` (see behaviour.py)
 BEHAVIOUR_FEATURES = {
-    "products_jaccard": "jaccard(l.buy_products, r.buy_products)",
-    "brands_jaccard": "jaccard(l.buy_brands, r.buy_brands)",
-    "categories_jaccard": "jaccard(l.buy_categories, r.buy_categories)",
+    "products_jaccard": _jaccard("l.buy_products", "r.buy_products"),
+    "brands_jaccard": _jaccard("l.buy_brands", "r.buy_brands"),
+    "categories_jaccard": _jaccard("l.buy_categories", "r.buy_categories"),
     "price_log_ratio": "abs(ln(greatest(l.buy_price, 0.01)) - ln(greatest(r.buy_price, 0.01)))",
     "gap_days": "greatest(date_diff('day', l.buy_last, r.buy_first), "
     "date_diff('day', r.buy_last, l.buy_first), 0)",
 }
-JACCARD_MACRO = """
-    CREATE OR REPLACE TEMP MACRO jaccard(a, b) AS
-    CASE WHEN a IS NULL OR b IS NULL THEN NULL
-         ELSE len(list_intersect(a, b)) / greatest(len(list_distinct(list_concat(a, b))), 1) END
-"""
 #: fewest labelled pairs (of each class) worth training on
 MIN_LABELS_PER_CLASS = 10
 #: pairs scored per batch when re-scoring (bounds memory at scale)
@@ -142,7 +147,6 @@ def rescore(
     decided = labels.assign(y=(labels["label"] == "match").astype(int))[
         ["unique_id_l", "unique_id_r", "y"]
     ]
-    wh.execute(JACCARD_MACRO)
     sql, features = pair_features_sql(wh, MATCH_PAIRS, records)
     with wh.temporary_view("__decided", decided):
         train = wh.query_df(f"""

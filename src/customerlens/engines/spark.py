@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
@@ -88,6 +89,20 @@ def spark_session(master: str = "local[*]", *, app: str = "customerlens") -> Any
         ) from exc
     session.sparkContext.setLogLevel("FATAL")  # errors reach the user as WarehouseError
     return session
+
+
+def spark_frame(session: Any, data: pa.Table | pd.DataFrame, scratch: Path) -> Any:
+    """A Spark DataFrame of in-memory data, read from a Parquet file written under ``scratch``.
+
+    ``createDataFrame`` would embed the rows in the query plan, which Spark then copies into
+    every query and task: with tens of thousands of rows and many queries (Splink's) the driver
+    spends its time collecting garbage. A file keeps the plan small and is what executors on
+    other machines can read.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    path = scratch / f"frame_{uuid.uuid4().hex[:12]}.parquet"
+    pq.write_table(_arrow(data), path)
+    return session.read.parquet(str(path))
 
 
 def _arrow(data: pa.Table | pd.DataFrame) -> pa.Table:
@@ -213,7 +228,7 @@ class SparkWarehouse:
         return self._write(name, self._frame(sql))
 
     def write_table(self, name: str, data: pa.Table | pd.DataFrame) -> int:
-        return self._write(name, self.spark.createDataFrame(_arrow(data)))
+        return self._write(name, spark_frame(self.spark, data, self.scratch))
 
     def _append(self, name: str, frame: Any) -> None:
         frame.write.mode("append").parquet(str(self._dir(name)))
@@ -221,7 +236,7 @@ class SparkWarehouse:
 
     @contextlib.contextmanager
     def temporary_view(self, name: str, data: pa.Table | pd.DataFrame) -> Iterator[str]:
-        self.spark.createDataFrame(_arrow(data)).createOrReplaceTempView(name)
+        spark_frame(self.spark, data, self.scratch).createOrReplaceTempView(name)
         try:
             yield name
         finally:
@@ -324,7 +339,7 @@ class SparkWarehouse:
             {k: pa.array([v], pa.float64() if k == "seconds" else None) for k, v in row.items()}
         )
         if self.has_table(RUN_METADATA):
-            self._append(RUN_METADATA, self.spark.createDataFrame(_arrow(table)))
+            self._append(RUN_METADATA, spark_frame(self.spark, table, self.scratch))
         else:
             self.write_table(RUN_METADATA, table)
 

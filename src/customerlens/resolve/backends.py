@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI
 
-from customerlens.engines.spark import to_spark_sql
+from customerlens.engines.spark import spark_frame, to_spark_sql
 from customerlens.warehouse import default_memory_limit, to_arrow
 
 
@@ -98,7 +98,7 @@ class SparkBackend:
         return SparkAPI(spark_session=self.session)
 
     def register(self, db: Any, data: pa.Table, name: str | None = None) -> Any:
-        frame = self.session.createDataFrame(data)
+        frame = spark_frame(self.session, data, self.scratch)
         if name is None:
             return db.register(frame)
         frame.createOrReplaceTempView(name)

@@ -43,7 +43,8 @@ bench-api: setup
 	$(BIN)/python benchmarks/bench_api.py --people 1000000
 
 bench-spark: setup
-	$(BIN)/python benchmarks/bench_spark.py --people 1000000
+	CUSTOMERLENS_SPARK_DRIVER_MEMORY=$${CUSTOMERLENS_SPARK_DRIVER_MEMORY:-8g} \
+		$(BIN)/python benchmarks/bench_spark.py --people 1000000
 
 clean:
 	rm -rf demo .pytest_cache .mypy_cache .ruff_cache

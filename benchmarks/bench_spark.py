@@ -1,6 +1,7 @@
 """Resolution on Spark (local mode) beside DuckDB: time per stage and peak memory, same shop.
 
-    python benchmarks/bench_spark.py --people 1000000          # make bench-spark
+    CUSTOMERLENS_SPARK_DRIVER_MEMORY=8g \
+        python benchmarks/bench_spark.py --people 1000000       # make bench-spark
     python benchmarks/bench_spark.py --people 20000 --shop /tmp/shop20k   # reuse files
 
 Each engine runs in a child process (ingest on DuckDB, then resolve on the engine, results
@@ -78,20 +79,25 @@ def _tree_rss(pid: int) -> int:
 
 def run_engine(shop: Path, out: Path, engine: str, master: str) -> dict[str, object]:
     started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(shop), str(out), engine, master],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, _tree_rss(child.pid))
-        time.sleep(0.5)
-    output = child.stdout.read() if child.stdout else ""
+    out.mkdir(parents=True, exist_ok=True)
+    # the child's output goes to a file: a pipe read only at the end fills up (progress
+    # output at a million people) and blocks the child for good
+    log = out / "bench_child.log"
+    with log.open("w") as sink:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(shop), str(out), engine, master],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, _tree_rss(child.pid))
+            time.sleep(0.5)
+    output = log.read_text()
     if child.returncode != 0:
         raise SystemExit(f"{engine} failed ({child.returncode}): {output[-2000:]}")
-    result = json.loads(output.strip().splitlines()[-1])
+    result = json.loads([x for x in output.splitlines() if x.startswith('{"timings"')][-1])
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["peak_mb"] = round(peak / 2**20)
     return result
@@ -129,6 +135,7 @@ def main() -> None:
     name = f"spark_{args.people}"
     payload = {"people": args.people, "master": args.master, "engines": results,
                "spark_vs_duckdb": between, "cores": os.cpu_count(),
+               "driver_memory": os.environ.get("CUSTOMERLENS_SPARK_DRIVER_MEMORY", "4g"),
                "load_average": os.getloadavg()}  # fmt: skip
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str))
     (RESULTS / f"{name}.md").write_text(report(payload))
@@ -142,7 +149,8 @@ def report(p: dict) -> str:  # type: ignore[type-arg]
     rows = [
         f"# Resolution on Spark (local mode) beside DuckDB: {p['people']:,} people",
         "",
-        f"Machine: {p['cores']} cores, {platform.platform()}; Spark master `{p['master']}`; "
+        f"Machine: {p['cores']} cores, {platform.platform()}; Spark master `{p['master']}`, "
+        f"driver memory {p.get('driver_memory', '4g')}; "
         f"load average at the end {p['load_average'][0]:.1f}. One run per engine, one after "
         "the other, in child processes; peak memory is the child's whole process tree "
         "(Python, and Spark's JVM).",
@@ -170,8 +178,9 @@ def report(p: dict) -> str:  # type: ignore[type-arg]
         f"{p['spark_vs_duckdb']['pairwise']['f1']}, B-cubed F1 "
         f"{p['spark_vs_duckdb']['bcubed']['f1']}.",
         "",
-        "Reproduce: `make bench-spark` (1,000,000 people) or "
-        f"`.venv/bin/python benchmarks/bench_spark.py --people {p['people']}`.",
+        "Reproduce: `make bench-spark` (1,000,000 people, driver memory 8g) or "
+        f"`CUSTOMERLENS_SPARK_DRIVER_MEMORY={p.get('driver_memory', '4g')} "
+        f".venv/bin/python benchmarks/bench_spark.py --people {p['people']}`.",
         "",
     ]
     return "\n".join(rows)

@@ -271,3 +271,15 @@ def test_in_memory_warehouse(random_state: int) -> None:
     with DuckDBWarehouse(":memory:") as wh:
         wh.create_table_as("t", f"SELECT {random_state} AS seed")
         assert wh.scalar("SELECT seed FROM t") == random_state
+
+
+def test_lend_memory_shrinks_the_buffer_pool_and_restores_it(wh: DuckDBWarehouse) -> None:
+    before = wh.scalar("SELECT current_setting('memory_limit')")
+    with wh.lend_memory(keep="256MB"):
+        lent = wh.scalar("SELECT current_setting('memory_limit')")
+        assert lent != before and lent.startswith("2")  # DuckDB shows 256MB as 244.1 MiB
+        wh.create_table_as("t", "SELECT range AS i FROM range(1000)")  # still usable
+    assert wh.scalar("SELECT current_setting('memory_limit')") == before
+    with pytest.raises(ZeroDivisionError), wh.lend_memory(keep="256MB"):
+        raise ZeroDivisionError
+    assert wh.scalar("SELECT current_setting('memory_limit')") == before

@@ -71,6 +71,8 @@ class Warehouse(Protocol):
 
     def splink_backend(self, scratch: Path) -> SplinkBackend: ...
 
+    def lend_memory(self) -> Any: ...
+
     def close(self) -> None: ...
 
 
@@ -247,7 +249,8 @@ class DuckDBWarehouse:
             raise WarehouseError(f"Cannot open the warehouse {path}: {exc}") from exc
         if threads:
             self.execute(f"SET threads = {int(threads)}")
-        self.execute(f"SET memory_limit = {quote_literal(memory_limit or default_memory_limit())}")
+        self._memory_limit = memory_limit or default_memory_limit()
+        self.execute(f"SET memory_limit = {quote_literal(self._memory_limit)}")
         if str(path) != ":memory:":
             spill = Path(path).parent / ".lens_tmp"
             self.execute(f"SET temp_directory = {quote_literal(str(spill))}")
@@ -506,6 +509,18 @@ class DuckDBWarehouse:
         from customerlens.resolve.backends import DuckDBBackend
 
         return DuckDBBackend()
+
+    @contextmanager
+    def lend_memory(self, keep: str = "512MB") -> Iterator[None]:
+        """While another database does the work (Splink's scratch), shrink this one's buffer
+        pool to ``keep``: DuckDB keeps pages it has read cached up to its limit, and at a
+        million people the cache left by ingest and standardisation plus the scratch database
+        went over 8 GB. The limit is restored afterwards."""
+        self.execute(f"SET memory_limit = {quote_literal(keep)}")
+        try:
+            yield
+        finally:
+            self.execute(f"SET memory_limit = {quote_literal(self._memory_limit)}")
 
     def close(self) -> None:
         self._con.close()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -155,3 +156,20 @@ def test_records_are_unique_per_source(tmp_path: Path) -> None:
         standardise(wh)
         ids = wh.query("SELECT unique_id FROM records_std").column("unique_id").to_pylist()
     assert len(ids) == len(set(ids)) == 3
+
+
+def test_small_data_scores_every_pair(
+    scorer_and_records: tuple[SplinkScorer, pd.DataFrame], tmp_path: Path
+) -> None:
+    scorer, frame = scorer_and_records
+    records = pa.Table.from_pandas(frame.iloc[:300], preserve_index=False)
+    every = 300 * 299 // 2
+    assert scorer.predict_to_parquet(records, tmp_path / "all.parquet", threshold=0.0) == every
+    assert scorer.compared_all_
+    default, scorer.compare_all_below = scorer.compare_all_below, 0
+    try:
+        found = scorer.predict_to_parquet(records, tmp_path / "blocked.parquet", threshold=0.0)
+    finally:
+        scorer.compare_all_below = default
+    assert not scorer.compared_all_
+    assert 0 < found < every  # blocking rules find some pairs, not all

@@ -361,6 +361,11 @@ class SparkWarehouse:
 
         return SparkBackend(self.spark, scratch)
 
+    @contextlib.contextmanager
+    def lend_memory(self) -> Iterator[None]:
+        """Nothing to lend: Spark's memory is the JVM's, configured when it starts."""
+        yield
+
     def close(self) -> None:
         for name in list(self._temps):
             self.drop_temp(name)

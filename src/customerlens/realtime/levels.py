@@ -9,7 +9,7 @@ levels EM never saw included). ``tests/realtime/test_parity.py`` checks the resu
 Splink's batch scores pair by pair.
 
 Only the SQL our comparisons use is supported (comparisons, AND / OR / NOT with SQL's NULL
-logic, Jaro-Winkler, Levenshtein, substrings, list membership and intersection); anything else
+logic, Jaro-Winkler, (Damerau-)Levenshtein, substrings, list membership and intersection); anything else
 raises ``UnsupportedCondition`` when the model is loaded, never a wrong score at run time.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 from splink.internals.settings_creator import SettingsCreator
 from sqlglot import exp
 
@@ -89,6 +89,7 @@ _FUNCTIONS: dict[type[exp.Expression], Callable[..., Any]] = {
 _ANONYMOUS: dict[str, Callable[..., Any]] = {
     "list_intersect": lambda a, b: list(set(a) & set(b)),
     "array_intersect": lambda a, b: list(set(a) & set(b)),
+    "damerau_levenshtein": lambda a, b: DamerauLevenshtein.distance(a, b),
 }
 
 

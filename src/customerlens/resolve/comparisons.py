@@ -59,7 +59,7 @@ FIRST_NAME_WEAK_LEVELS = (0,)
 #: the email level (gamma) of an identical normalised address: a mailbox, usually one person's.
 #: On the generated shop 88-92% of first-name conflicts sharing it were one person (unknown
 #: nicknames such as Bex / Rebecca), the rest a family's shared mailbox.
-EMAIL_EXACT_LEVEL = 2
+EMAIL_EXACT_LEVEL = 3
 
 
 def _first_name(fn: Mapping[str, str]) -> Any:
@@ -148,6 +148,8 @@ def _email(fn: Mapping[str, str]) -> Any:
             cll.ExactMatchLevel("email", term_frequency_adjustments=True),
             # the user part often spells the name, so it is evidence only when it is identical
             cll.ExactMatchLevel("email_user", term_frequency_adjustments=True),
+            # a typo in a whole address (user and domain alike) keeps it this close
+            cll.LevenshteinLevel("email", 2),
             cll.ElseLevel(),
         ],
     )
@@ -173,7 +175,7 @@ def _postcode(fn: Mapping[str, str]) -> Any:
         comparison_levels=[
             cll.NullLevel("postcode"),
             cll.ExactMatchLevel("postcode", term_frequency_adjustments=True),
-            cll.LevenshteinLevel("postcode", 1),
+            cll.DamerauLevenshteinLevel("postcode", 1),  # a typo or two swapped characters
             cll.ExactMatchLevel("postcode_outward"),
             cll.ElseLevel(),
         ],

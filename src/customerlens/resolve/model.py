@@ -76,6 +76,10 @@ class SplinkScorer:
         A prediction blocking rule that alone would generate more pairs than this on the data
         scored is left out (listed in ``rules_dropped_``): one over-common key must not make a
         run quadratic.
+    compare_all_below : float
+        When the data scored has at most this many pairs in all, every pair is scored and no
+        blocking rule is used: blocking exists to make large data tractable, and on small data
+        it only loses matches (blocking recall 1 by construction).
     backend : SplinkBackend, optional
         Where Splink works (``customerlens.resolve.backends``): the warehouse's engine gives
         one; by default a scratch DuckDB.
@@ -90,6 +94,8 @@ class SplinkScorer:
         Records the model was trained on.
     rules_dropped_ : dict
         Blocking rules left out by the pair budget, with the pairs each would have made.
+    compared_all_ : bool
+        The last data scored was small enough to score every pair (no blocking).
     present_, identifiers_ : list of str
         Fields the model compares; exact extra fields that block on their own.
     """
@@ -105,6 +111,7 @@ class SplinkScorer:
         extra_fields: dict[str, str] | None = None,
         max_training_records: int = 300_000,
         max_pairs_per_rule: float = 2e7,
+        compare_all_below: float = 5e6,
         backend: SplinkBackend | None = None,
     ) -> None:
         self.random_state = random_state
@@ -115,6 +122,7 @@ class SplinkScorer:
         self.extra_fields = extra_fields
         self.max_training_records = max_training_records
         self.max_pairs_per_rule = max_pairs_per_rule
+        self.compare_all_below = compare_all_below
         self.backend = backend
 
     @property
@@ -153,13 +161,21 @@ class SplinkScorer:
         quiet_splink()
         sdf = self._backend.register(db, records.select(self.columns_))
         if budget:
-            settings = self._within_budget(sdf, settings)
+            settings = self._within_budget(sdf, settings, records.num_rows)
         return Linker(sdf, settings, log_level=logging.ERROR), db
 
-    def _within_budget(self, sdf: Any, settings: dict[str, Any]) -> dict[str, Any]:
-        """Leave out prediction rules that alone would generate more pairs than the budget."""
+    def _within_budget(self, sdf: Any, settings: dict[str, Any], rows: int) -> dict[str, Any]:
+        """Leave out prediction rules that alone would generate more pairs than the budget;
+        compare all pairs when there are few (``compare_all_below``)."""
         settings = copy.deepcopy(settings)
         rules_in = settings["blocking_rules_to_generate_predictions"]
+        self.rules_dropped_: dict[str, int] = {}
+        self.compared_all_ = rows * (rows - 1) / 2 <= self.compare_all_below
+        if self.compared_all_ and rules_in:
+            settings["blocking_rules_to_generate_predictions"] = [
+                {**rules_in[0], "blocking_rule": "1=1"}
+            ]
+            return settings
         counts = count_comparisons_from_blocking_rules(
             sdf,
             blocking_rules=[r["blocking_rule"] for r in rules_in],

@@ -108,7 +108,8 @@ def resolve(
     labels = latest_labels(wh)
     with wh.scratch_dir() as scratch:
         pairs_file = scratch / "pairs.parquet"
-        _score(records, options, step, report, pairs_file, labels, wh.splink_backend(scratch))
+        with wh.lend_memory():
+            _score(records, options, step, report, pairs_file, labels, wh.splink_backend(scratch))
         del records  # the scratch database has its own copy; free ours before the big steps
         _store_pairs(wh, pairs_file, options)
     lap("score")
@@ -203,6 +204,7 @@ def _score(
     report.metrics["model"] = {
         "training_records": scorer.training_records_,
         "rules_dropped": scorer.rules_dropped_,
+        "compared_all_pairs": scorer.compared_all_,
         "fields": scorer.present_,
         "em_sessions": scorer.em_sessions_,
         "timings": {k: round(v, 3) for k, v in scorer.timings_.items()},

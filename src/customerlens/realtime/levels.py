@@ -9,8 +9,9 @@ levels EM never saw included). ``tests/realtime/test_parity.py`` checks the resu
 Splink's batch scores pair by pair.
 
 Only the SQL our comparisons use is supported (comparisons, AND / OR / NOT with SQL's NULL
-logic, Jaro-Winkler, (Damerau-)Levenshtein, substrings, list membership and intersection); anything else
-raises ``UnsupportedCondition`` when the model is loaded, never a wrong score at run time.
+logic, Jaro-Winkler, (Damerau-)Levenshtein, substrings, list membership and intersection);
+anything else raises ``UnsupportedCondition`` when the model is loaded, never a wrong score at
+run time.
 """
 
 from __future__ import annotations

@@ -56,8 +56,6 @@ SWAPPED = "{jw}(first_name_l, surname_r) >= 0.9 AND {jw}(surname_l, first_name_r
 #: only. Adding Jaro-Winkler >= 0.8 ("Charles" / "Chloe") was measured and lost F1 on the
 #: generated shop (0.9486 -> 0.9449) and fake_1000 (0.8844 -> 0.8801): typos outnumber them.
 FIRST_NAME_WEAK_LEVELS = (0,)
-#: (No level for near-identical addresses: at 1,000,000 people "Levenshtein <= 2" linked
-#: namesakes' john.smith1 / john.smith2 and the customer count fell 5%; see docs/resolution.md.)
 #: the email level (gamma) of an identical normalised address: a mailbox, usually one person's.
 #: On the generated shop 88-92% of first-name conflicts sharing it were one person (unknown
 #: nicknames such as Bex / Rebecca), the rest a family's shared mailbox.
@@ -150,6 +148,8 @@ def _email(fn: Mapping[str, str]) -> Any:
             cll.ExactMatchLevel("email", term_frequency_adjustments=True),
             # the user part often spells the name, so it is evidence only when it is identical
             cll.ExactMatchLevel("email_user", term_frequency_adjustments=True),
+            # no level for addresses a few edits apart: at 1,000,000 people "Levenshtein <= 2"
+            # linked namesakes (john.smith1 / john.smith2), customers -5% (docs/resolution.md)
             cll.ElseLevel(),
         ],
     )

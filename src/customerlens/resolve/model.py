@@ -169,9 +169,9 @@ class SplinkScorer:
         compare all pairs when there are few (``compare_all_below``)."""
         settings = copy.deepcopy(settings)
         rules_in = settings["blocking_rules_to_generate_predictions"]
-        self.rules_dropped_: dict[str, int] = {}
         self.compared_all_ = rows * (rows - 1) / 2 <= self.compare_all_below
         if self.compared_all_ and rules_in:
+            self.rules_dropped_ = {}
             settings["blocking_rules_to_generate_predictions"] = [
                 {**rules_in[0], "blocking_rule": "1=1"}
             ]

@@ -117,11 +117,11 @@ class ResolveOptions(BaseModel):
     auto_threshold: float = Field(default=0.90, gt=0.0, le=1.0)
     #: pairs from here up to the auto threshold go to human review
     review_threshold: float = Field(default=0.75, gt=0.0, le=1.0)
-    #: a scored pair below this forbids its records from sharing a customer (anti-chaining on
-    #: top of the household-conflict veto). It costs a little recall on small data sets and
-    #: pays at scale: at 1,000,000 people F1 0.821 -> 0.858, count error -3.7% -> -1.1%
-    #: (docs/resolution.md); 0 turns it off
-    cannot_link: float = Field(default=0.05, ge=0.0, lt=1.0)
+    #: a scored pair below this forbids its records from sharing a customer, whatever the other
+    #: pairs say. 0 (the default): low pairs only vote against a merge, weighed with every other
+    #: pair between the two clusters (resolve/cluster.py); the hard constraint it replaced cost
+    #: recall on every data set (docs/resolution.md, "Cluster")
+    cannot_link: float = Field(default=0.0, ge=0.0, lt=1.0)
     #: decision probability of a pair whose first names or birth dates disagree outright
     conflict_cap: float = Field(default=0.5, ge=0.0, le=1.0)
     #: pairs scored below this are not kept in ``match_pairs``

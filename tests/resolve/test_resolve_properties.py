@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from customerlens.config import SourceConfig
 from customerlens.ingest import ingest
-from customerlens.resolve.cluster import constrained_clusters
+from customerlens.resolve.cluster import constrained_clusters, votes
 from customerlens.resolve.model import SplinkScorer
 from customerlens.resolve.stable_ids import assign_ids
 from customerlens.resolve.standardise import standardise
@@ -53,34 +53,79 @@ def _partition(labels: np.ndarray) -> set[frozenset[int]]:
     return {frozenset(g) for g in groups.values()}
 
 
-@settings(max_examples=150, deadline=None)
-@given(edges)
-def test_without_constraints_clusters_are_connected_components(
-    raw: list[tuple[int, int, float]],
-) -> None:
+def _arrays(raw: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     kept = [(a, b, p) for a, b, p in raw if a != b]
     left = np.array([e[0] for e in kept], dtype=np.int64)
     right = np.array([e[1] for e in kept], dtype=np.int64)
-    prob = np.array([e[2] for e in kept])
-    result = constrained_clusters(30, left, right, prob, threshold=0.9, cannot_link=0.0)
+    return left, right, np.array([e[2] for e in kept])
+
+
+def _votes_between(
+    labels: np.ndarray, left: np.ndarray, right: np.ndarray, prob: np.ndarray
+) -> dict[tuple[int, int], tuple[float, float]]:
+    """(summed vote, best probability) of every pair of distinct clusters with scored pairs."""
+    out: dict[tuple[int, int], tuple[float, float]] = {}
+    for a, b, p, v in zip(left, right, prob, votes(prob), strict=True):
+        ca, cb = sorted((int(labels[a]), int(labels[b])))
+        if ca != cb:
+            total, best = out.get((ca, cb), (0.0, 0.0))
+            out[(ca, cb)] = (total + float(v), max(best, float(p)))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(edges)
+def test_strong_links_alone_give_connected_components(raw: list[tuple[int, int, float]]) -> None:
+    left, right, prob = _arrays(raw)
+    strong = prob >= 0.9
+    result = constrained_clusters(30, left[strong], right[strong], prob[strong], threshold=0.9)
     assert len(result.labels) == 30  # every record in exactly one cluster
-    expected = _components(30, [(a, b) for a, b, p in kept if p >= 0.9])
+    pairs = list(zip(left[strong].tolist(), right[strong].tolist(), strict=True))
+    expected = _components(30, pairs)
     assert _partition(result.labels) == set(expected)
+    assert result.refused == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(edges)
+def test_no_two_clusters_are_left_that_the_votes_would_merge(
+    raw: list[tuple[int, int, float]],
+) -> None:
+    left, right, prob = _arrays(raw)
+    result = constrained_clusters(30, left, right, prob, threshold=0.9)
     assert ((result.best_link >= 0) & (result.best_link <= 1)).all()
+    link = np.log(0.9 / 0.1)
+    for total, best in _votes_between(result.labels, left, right, prob).values():
+        assert not ((best >= 0.9 and total > 1e-9) or total >= link + 1e-9)
+    # a cluster never reaches beyond the records its pairs voting "match" connect
+    positive = [(a, b) for a, b, p in zip(left, right, prob, strict=True) if p > 0.5]
+    components = _components(30, positive)
+    for group in _partition(result.labels):
+        assert any(group <= c for c in components)
 
 
 @settings(max_examples=150, deadline=None)
 @given(edges)
 def test_no_cluster_holds_a_cannot_link_pair(raw: list[tuple[int, int, float]]) -> None:
-    kept = [(a, b, p) for a, b, p in raw if a != b]
-    left = np.array([e[0] for e in kept], dtype=np.int64)
-    right = np.array([e[1] for e in kept], dtype=np.int64)
-    prob = np.array([e[2] for e in kept])
-    result = constrained_clusters(30, left, right, prob, threshold=0.9, cannot_link=0.2)
-    best = result.best_link
-    for a, b, p in kept:
-        if p < 0.2 and best[a] >= 0.9 and best[b] >= 0.9:
+    left, right, prob = _arrays(raw)
+    result = constrained_clusters(
+        30, left, right, prob, threshold=0.9, cannot_link=0.2, forbidden=(left[:3], right[:3])
+    )
+    for k, (a, b, p) in enumerate(zip(left, right, prob, strict=True)):
+        if p < 0.2 or k < 3:
             assert result.labels[a] != result.labels[b]
+
+
+def test_weak_pairs_outvote_one_strong_link_and_moderate_ones_add_up() -> None:
+    left = np.array([0, 0, 2, 2, 2, 5, 7, 7], dtype=np.int64)
+    right = np.array([1, 3, 3, 4, 1, 6, 5, 6], dtype=np.int64)
+    prob = np.array([0.95, 0.01, 0.99, 0.8, 0.01, 0.95, 0.8, 0.8])
+    labels = constrained_clusters(8, left, right, prob, threshold=0.9).labels
+    assert labels[2] == labels[3] and labels[2] != labels[4]  # 0.8 alone does not merge
+    # {0, 1} (0.95: +2.9) meets {2, 3} through 0-3 and 1-2 (0.01: -4.6 each): kept apart
+    assert labels[0] == labels[1] and labels[0] != labels[2]
+    # 7 has no pair at 0.9, but its two 0.8 pairs with {5, 6} add up to +2.8 > +2.2
+    assert labels[5] == labels[6] == labels[7]
 
 
 @settings(max_examples=100, deadline=None)

@@ -1,18 +1,37 @@
-"""Clustering scored pairs into customers, without chaining households together.
+"""Clustering scored pairs into customers by weighing all the evidence between two clusters.
 
 Plain connected components at the auto-merge threshold lets one weak-but-passing link merge two
-people ("M Smith" at a shared address linking Mary and John Smith). Here links are added from
-the strongest down (union-find), and two clusters are merged only when no scored pair between
-them is a confident non-match (probability below ``cannot_link``): Mary and John, scored 0.01
-against each other, stay apart however "M Smith" links to each. Hand-written because Splink's
-clustering is connected components only, and graph libraries have no constrained variant.
+people ("M Smith" at a shared address linking Mary and John Smith, or a chain of namesakes at
+scale). Here every scored pair is a vote: its log-odds ``log(p / (1 - p))``, positive for a likely
+match, negative for a likely non-match. Two clusters merge when the votes of all the pairs between
+them sum to a match: the sum is positive and one pair alone reaches the auto-merge threshold, or
+the sum itself reaches the threshold's log-odds (several moderate pairs agreeing). Mary and John,
+scored 0.01 against each other (-4.6), stay apart however "M Smith" links to each (+2.5); a
+guest session scored 0.97 against an account and 0.3 against the person's old CRM entry joins.
+Merges go strongest sum first, until no two clusters pass (greedy additive edge contraction, the
+standard heuristic for correlation clustering, Keuper et al. 2015). Pairs never scored (blocking
+did not compare them) do not vote.
+
+Hand-written because Splink's clustering is connected components only and the graph libraries
+here (scipy, networkx) have no correlation clustering; scipy finds the components that bound it.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+#: A pair's vote is its log-odds clipped here: p = 0.99995 already says "same person"; beyond it
+#: a rounding-level 1 - 1e-12 must not outvote several pairs that say "different people".
+MAX_VOTE = 10.0
+#: The vote of a certain link (a reviewer's accept) or a certain non-link (a reviewer's reject,
+#: a pair below ``cannot_link``): larger than any sum of ordinary votes.
+CERTAIN = 1e9
 
 
 @dataclass(frozen=True)
@@ -24,15 +43,21 @@ class ClusterResult:
     labels : numpy array of int
         Cluster index of each record (indices into the ``ids`` given).
     best_link : numpy array of float
-        Highest probability of a link that joined the record to its cluster; the record's best
-        scored pair when it stayed alone (0 when it had none).
+        Each record's best scored pair probability (0 when it had none).
     refused : int
-        Links above the threshold that were refused because of a cannot-link pair.
+        Links at or above the threshold whose records ended in different clusters: the other
+        pairs between their clusters outvoted them.
     """
 
     labels: np.ndarray
     best_link: np.ndarray
     refused: int
+
+
+def votes(probability: np.ndarray) -> np.ndarray:
+    """Log-odds of each pair's probability, clipped to +-``MAX_VOTE``."""
+    p = np.clip(np.asarray(probability, dtype=float), 1e-12, 1 - 1e-12)
+    return np.clip(np.log(p / (1 - p)), -MAX_VOTE, MAX_VOTE)
 
 
 def constrained_clusters(
@@ -42,7 +67,8 @@ def constrained_clusters(
     probability: np.ndarray,
     *,
     threshold: float,
-    cannot_link: float = 0.05,
+    cannot_link: float = 0.0,
+    must_link: tuple[np.ndarray, np.ndarray] | None = None,
     forbidden: tuple[np.ndarray, np.ndarray] | None = None,
     best_link: np.ndarray | None = None,
 ) -> ClusterResult:
@@ -55,62 +81,137 @@ def constrained_clusters(
     probability : float array
         Match probability of each pair.
     threshold : float
-        Links at or above it merge clusters.
+        A pair at or above it can merge its two clusters on its own, unless the other pairs
+        between them outvote it; the sum of the votes between two clusters at or above its
+        log-odds merges them too.
     cannot_link : float
-        A scored pair below it forbids its two records from ending in one cluster.
+        A scored pair below it forbids its two records from ending in one cluster (0: none does;
+        low pairs only vote against).
+    must_link : pair of int arrays, optional
+        Pairs that must end in one cluster (e.g. pairs a reviewer accepted).
     forbidden : pair of int arrays, optional
-        More cannot-link pairs, whatever their score (e.g. pairs a reviewer rejected).
+        Pairs that must not end in one cluster (e.g. pairs a reviewer rejected).
     best_link : float array, optional
-        Each record's best pair probability over *all* its pairs, when only the pairs that can
-        merge or forbid are passed in; computed from the given pairs otherwise.
+        Each record's best pair probability over *all* its pairs, when only some pairs are
+        passed in; computed from the given pairs otherwise.
     """
-    parent = np.arange(n_records)
-    size = np.ones(n_records, dtype=np.int64)
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    probability = np.asarray(probability, dtype=float)
     if best_link is None:
         best = np.zeros(n_records)
         np.maximum.at(best, left, probability)
         np.maximum.at(best, right, probability)
     else:
         best = best_link.astype(float, copy=True)
-    # cannot-link sets per cluster root, only for records that have such a pair
-    forbid: dict[int, set[int]] = {}
-    # only records that have a link strong enough to merge can ever be merged
-    low = (probability < cannot_link) & (best[left] >= threshold) & (best[right] >= threshold)
-    extra_left, extra_right = forbidden if forbidden is not None else ([], [])
-    pairs_left = left[low].tolist() + list(np.asarray(extra_left).tolist())
-    pairs_right = right[low].tolist() + list(np.asarray(extra_right).tolist())
-    for a, b in zip(pairs_left, pairs_right, strict=True):
-        forbid.setdefault(a, set()).add(b)
-        forbid.setdefault(b, set()).add(a)
-
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    order = np.argsort(-probability, kind="stable")
-    strong = order[probability[order] >= threshold]
-    refused = 0
-    for k in strong.tolist():
-        ra, rb = find(int(left[k])), find(int(right[k]))
-        if ra == rb:
-            continue
-        fa, fb = forbid.get(ra, set()), forbid.get(rb, set())
-        if fa or fb:
-            # a forbidden record's root may have changed since it was recorded: resolve roots
-            roots_a = {find(x) for x in fa}
-            if rb in roots_a or ra in {find(x) for x in fb}:
-                refused += 1
-                continue
-        if size[ra] < size[rb]:
-            ra, rb = rb, ra
-        parent[rb] = ra
-        size[ra] += size[rb]
-        if fb:
-            forbid[ra] = fa | fb
-            forbid.pop(rb, None)
-    labels = np.fromiter((find(i) for i in range(n_records)), dtype=np.int64, count=n_records)
+    vote = votes(probability)
+    vote[probability < cannot_link] = -CERTAIN
+    extra = [(must_link, CERTAIN), (forbidden, -CERTAIN)]
+    for pairs, weight in extra:
+        if pairs is not None and len(pairs[0]):
+            left = np.concatenate([left, np.asarray(pairs[0], dtype=np.int64)])
+            right = np.concatenate([right, np.asarray(pairs[1], dtype=np.int64)])
+            probability = np.concatenate([probability, np.full(len(pairs[0]), weight > 0, float)])
+            vote = np.concatenate([vote, np.full(len(pairs[0]), weight)])
+    keep = left != right
+    left, right, probability, vote = left[keep], right[keep], probability[keep], vote[keep]
+    labels = _merge(n_records, left, right, probability, vote, threshold)
+    strong = probability >= threshold
+    refused = int((labels[left[strong]] != labels[right[strong]]).sum())
     return ClusterResult(labels=labels, best_link=best, refused=refused)
+
+
+def _merge(
+    n: int,
+    left: np.ndarray,
+    right: np.ndarray,
+    probability: np.ndarray,
+    vote: np.ndarray,
+    threshold: float,
+) -> np.ndarray:
+    """Cluster label per record: greedy additive edge contraction inside each component."""
+    labels = np.arange(n, dtype=np.int64)
+    positive = vote > 0
+    if not positive.any():
+        return labels
+    # only pairs voting "match" can join records: their components bound every cluster, and a
+    # pair between two components can never matter (it only ever votes inside one cluster pair)
+    graph = coo_matrix(
+        (np.ones(int(positive.sum())), (left[positive], right[positive])), shape=(n, n)
+    )
+    _, component = connected_components(graph, directed=False)
+    inside = component[left] == component[right]
+    left, right, probability, vote = left[inside], right[inside], probability[inside], vote[inside]
+    order = np.lexsort((right, left, component[left]))  # one fixed order: same input, same ids
+    left, right, probability, vote = left[order], right[order], probability[order], vote[order]
+    groups = component[left]
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    ends = np.r_[starts[1:], len(groups)]
+    link = math.log(threshold / (1 - threshold)) if 0 < threshold < 1 else MAX_VOTE
+    strong = probability >= threshold
+    single = (ends - starts) == 1
+    # a component with one pair merges when that pair alone passes: decided without the loop
+    one = starts[single]
+    passes = (strong[one] & (vote[one] > 0)) | (vote[one] >= link)
+    labels[right[one[passes]]] = left[one[passes]]
+    for start, end in zip(starts[~single].tolist(), ends[~single].tolist(), strict=True):
+        _contract(
+            labels,
+            left[start:end].tolist(),
+            right[start:end].tolist(),
+            vote[start:end].tolist(),
+            strong[start:end].tolist(),
+            link,
+        )
+    return labels
+
+
+def _contract(
+    labels: np.ndarray,
+    left: list[int],
+    right: list[int],
+    vote: list[float],
+    strong: list[bool],
+    link: float,
+) -> None:
+    """Merge the clusters of one component, strongest summed vote first; writes ``labels``."""
+    total: dict[int, dict[int, float]] = {}
+    any_strong: dict[int, dict[int, bool]] = {}
+    for a, b, v, s in zip(left, right, vote, strong, strict=True):
+        for x, y in ((a, b), (b, a)):
+            row = total.setdefault(x, {})
+            row[y] = row.get(y, 0.0) + v
+            flags = any_strong.setdefault(x, {})
+            flags[y] = flags.get(y, False) or s
+
+    def passes(a: int, b: int) -> bool:
+        s = total[a][b]
+        return (any_strong[a][b] and s > 0) or s >= link
+
+    heap = [(-total[a][b], a, b) for a in total for b in total[a] if a < b and passes(a, b)]
+    heapq.heapify(heap)
+    parent: dict[int, int] = {}
+    while heap:
+        key, a, b = heapq.heappop(heap)
+        if a in parent or b in parent or b not in total[a] or -total[a][b] != key:
+            continue  # stale: a cluster merged since, or the sum changed
+        keep, gone = (a, b) if len(total[a]) >= len(total[b]) else (b, a)
+        parent[gone] = keep
+        del total[keep][gone], any_strong[keep][gone]
+        for c, v in total.pop(gone).items():
+            if c == keep:
+                continue
+            s = any_strong[gone][c]
+            row, flags = total[keep], any_strong[keep]
+            row[c] = row.get(c, 0.0) + v
+            flags[c] = flags.get(c, False) or s
+            del total[c][gone], any_strong[c][gone]
+            total[c][keep], any_strong[c][keep] = row[c], flags[c]
+            if passes(keep, c):
+                heapq.heappush(heap, (-row[c], min(keep, c), max(keep, c)))
+        del any_strong[gone]
+    for node in list(parent):
+        root = node
+        while root in parent:
+            root = parent[root]
+        labels[node] = root

@@ -241,7 +241,7 @@ def _no_pairs() -> pa.Table:
 def _cluster(
     wh: DuckDBWarehouse, ids: list[str], labels: pd.DataFrame, options: ResolveOptions
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Cluster from the pairs that can merge or forbid; only those leave the warehouse."""
+    """Cluster from every kept pair (each votes for or against the merge of its clusters)."""
     index = pd.Index(ids)
     with wh.temporary_view(
         "__ids",
@@ -254,31 +254,18 @@ def _cluster(
             FROM {MATCH_PAIRS} p
             JOIN __ids l ON l.unique_id = p.unique_id_l
             JOIN __ids r ON r.unique_id = p.unique_id_r
-            WHERE p.decision_probability >= {options.auto_threshold}
-               OR p.decision_probability < {options.cannot_link}
-            ORDER BY a, b  -- ties in probability merge in one fixed order: same input, same ids
-        """)
-        best_rows = wh.query(f"""
-            SELECT i.idx, max(s.p) AS p FROM (
-                SELECT unique_id_l AS u, decision_probability AS p FROM {MATCH_PAIRS}
-                UNION ALL
-                SELECT unique_id_r, decision_probability FROM {MATCH_PAIRS}
-            ) s JOIN __ids i ON i.unique_id = s.u GROUP BY i.idx
-        """)
-    best = np.zeros(len(ids))
-    best[best_rows.column("idx").to_numpy()] = best_rows.column("p").to_numpy()
+        """)  # no ORDER BY: clustering sorts the pairs itself (same input, same ids)
     left = edges.column("a").to_numpy()
     right = edges.column("b").to_numpy()
     probability = edges.column("p").to_numpy()
+    best = np.zeros(len(ids))
+    np.maximum.at(best, left, probability)
+    np.maximum.at(best, right, probability)
     label_left = index.get_indexer(pd.Index(labels["unique_id_l"]))
     label_right = index.get_indexer(pd.Index(labels["unique_id_r"]))
     known = (label_left >= 0) & (label_right >= 0)
     accepted = known & (labels["label"] == MATCH).to_numpy()
     rejected = known & (labels["label"] == NON_MATCH).to_numpy()
-    # a reviewer's match is a certain link; a non-match a certain cannot-link
-    left = np.concatenate([left, label_left[accepted]])
-    right = np.concatenate([right, label_right[accepted]])
-    probability = np.concatenate([probability, np.ones(int(accepted.sum()))])
     best[label_left[accepted]] = 1.0
     best[label_right[accepted]] = 1.0
     result = constrained_clusters(
@@ -288,7 +275,8 @@ def _cluster(
         probability,
         threshold=options.auto_threshold,
         cannot_link=options.cannot_link,
-        forbidden=(label_left[rejected], label_right[rejected]),
+        must_link=(label_left[accepted], label_right[accepted]),  # a reviewer's yes is certain
+        forbidden=(label_left[rejected], label_right[rejected]),  # and so is a no
         best_link=best,
     )
     clusters = pd.DataFrame({"unique_id": pd.Series(ids, dtype=str), "cluster": result.labels})

@@ -185,6 +185,7 @@ def standardise_record(raw: dict[str, Any], region: str = "GB") -> Record:
     record["name_sound_key"] = _join(record, ("surname", "first_metaphone"), "|")
     record["first_surname_sound_key"] = _join(record, ("first_name", "surname_metaphone"), "|")
     record["dob_key"] = dob
+    record["postcode_key"] = postcode
     return record
 
 

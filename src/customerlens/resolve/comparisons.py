@@ -38,6 +38,7 @@ MODEL_COLUMNS = (
     "name_sound_key",
     "first_surname_sound_key",
     "dob_key",
+    "postcode_key",
     *BEHAVIOUR_COLUMNS,
 )
 
@@ -254,6 +255,7 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("address",),
     ("first_surname_sound_key",),
     ("dob_key",),
+    ("postcode_key",),
 )
 
 #: Swapped first name and surname ("Smith John"), a blocking rule of its own.
@@ -335,5 +337,6 @@ def _base(column: str) -> str:
         "name_key": "surname",
         "name_sound_key": "surname",
         "dob_key": "dob",
+        "postcode_key": "postcode",
     }
     return derived.get(column, column)

@@ -122,8 +122,10 @@ class ResolveOptions(BaseModel):
     #: pair between the two clusters (resolve/cluster.py); the hard constraint it replaced cost
     #: recall on every data set (docs/resolution.md, "Cluster")
     cannot_link: float = Field(default=0.0, ge=0.0, lt=1.0)
-    #: decision probability of a pair whose first names or birth dates disagree outright
-    conflict_cap: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: decision probability of a household conflict (first names disagree outright, nothing
+    #: person-specific agrees). Below 0.5 the pair votes against a merge (0.2: 4 to 1 against);
+    #: at 0.5 it voted nothing, and a record with no first name chained a whole household
+    conflict_cap: float = Field(default=0.2, ge=0.0, le=1.0)
     #: pairs scored below this are not kept in ``match_pairs``
     pair_floor: float = Field(default=0.01, ge=0.0, lt=1.0)
     #: country assumed for phone numbers written without an international prefix

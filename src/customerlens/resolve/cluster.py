@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -70,7 +71,6 @@ def constrained_clusters(
     cannot_link: float = 0.0,
     must_link: tuple[np.ndarray, np.ndarray] | None = None,
     forbidden: tuple[np.ndarray, np.ndarray] | None = None,
-    best_link: np.ndarray | None = None,
 ) -> ClusterResult:
     """Cluster records ``0..n_records-1`` from scored pairs (``left[k]``, ``right[k]``).
 
@@ -88,37 +88,36 @@ def constrained_clusters(
         A scored pair below it forbids its two records from ending in one cluster (0: none does;
         low pairs only vote against).
     must_link : pair of int arrays, optional
-        Pairs that must end in one cluster (e.g. pairs a reviewer accepted).
+        Pairs that must end in one cluster (e.g. pairs a reviewer accepted): probability 1.
     forbidden : pair of int arrays, optional
-        Pairs that must not end in one cluster (e.g. pairs a reviewer rejected).
-    best_link : float array, optional
-        Each record's best pair probability over *all* its pairs, when only some pairs are
-        passed in; computed from the given pairs otherwise.
+        Pairs that must not end in one cluster (e.g. pairs a reviewer rejected): probability 0.
     """
     left = np.asarray(left, dtype=np.int64)
     right = np.asarray(right, dtype=np.int64)
     probability = np.asarray(probability, dtype=float)
-    if best_link is None:
-        best = np.zeros(n_records)
-        np.maximum.at(best, left, probability)
-        np.maximum.at(best, right, probability)
-    else:
-        best = best_link.astype(float, copy=True)
     vote = votes(probability)
     vote[probability < cannot_link] = -CERTAIN
-    extra = [(must_link, CERTAIN), (forbidden, -CERTAIN)]
-    for pairs, weight in extra:
+    for pairs, weight in ((must_link, CERTAIN), (forbidden, -CERTAIN)):
         if pairs is not None and len(pairs[0]):
             left = np.concatenate([left, np.asarray(pairs[0], dtype=np.int64)])
             right = np.concatenate([right, np.asarray(pairs[1], dtype=np.int64)])
             probability = np.concatenate([probability, np.full(len(pairs[0]), weight > 0, float)])
             vote = np.concatenate([vote, np.full(len(pairs[0]), weight)])
+    best = np.zeros(n_records)
+    np.maximum.at(best, left, probability)
+    np.maximum.at(best, right, probability)
     keep = left != right
     left, right, probability, vote = left[keep], right[keep], probability[keep], vote[keep]
     labels = _merge(n_records, left, right, probability, vote, threshold)
     strong = probability >= threshold
     refused = int((labels[left[strong]] != labels[right[strong]]).sum())
     return ClusterResult(labels=labels, best_link=best, refused=refused)
+
+
+def _passes(total: Any, strong: Any, link: float) -> Any:
+    """The merge rule, for one cluster pair or arrays of them: the votes between the two sum to
+    a match (positive with a pair at the threshold, or at the threshold's log-odds)."""
+    return (strong & (total > 0)) | (total >= link)
 
 
 def _merge(
@@ -152,7 +151,7 @@ def _merge(
     single = (ends - starts) == 1
     # a component with one pair merges when that pair alone passes: decided without the loop
     one = starts[single]
-    passes = (strong[one] & (vote[one] > 0)) | (vote[one] >= link)
+    passes = _passes(vote[one], strong[one], link)
     labels[right[one[passes]]] = left[one[passes]]
     for start, end in zip(starts[~single].tolist(), ends[~single].tolist(), strict=True):
         _contract(
@@ -175,41 +174,38 @@ def _contract(
     link: float,
 ) -> None:
     """Merge the clusters of one component, strongest summed vote first; writes ``labels``."""
-    total: dict[int, dict[int, float]] = {}
-    any_strong: dict[int, dict[int, bool]] = {}
+    # between[x][y]: (summed vote, any pair at the threshold) of clusters x and y, both ways
+    between: dict[int, dict[int, tuple[float, bool]]] = {}
+
+    def add(x: int, y: int, v: float, s: bool) -> tuple[float, bool]:
+        total, any_strong = between.setdefault(x, {}).get(y, (0.0, False))
+        between[x][y] = between.setdefault(y, {})[x] = (total + v, any_strong or s)
+        return between[x][y]
+
     for a, b, v, s in zip(left, right, vote, strong, strict=True):
-        for x, y in ((a, b), (b, a)):
-            row = total.setdefault(x, {})
-            row[y] = row.get(y, 0.0) + v
-            flags = any_strong.setdefault(x, {})
-            flags[y] = flags.get(y, False) or s
-
-    def passes(a: int, b: int) -> bool:
-        s = total[a][b]
-        return (any_strong[a][b] and s > 0) or s >= link
-
-    heap = [(-total[a][b], a, b) for a in total for b in total[a] if a < b and passes(a, b)]
+        add(a, b, v, s)
+    heap = [
+        (-total, a, b)
+        for a, row in between.items()
+        for b, (total, s) in row.items()
+        if a < b and _passes(total, s, link)
+    ]
     heapq.heapify(heap)
     parent: dict[int, int] = {}
     while heap:
         key, a, b = heapq.heappop(heap)
-        if a in parent or b in parent or b not in total[a] or -total[a][b] != key:
+        if a in parent or b in parent or -between[a].get(b, (math.nan, False))[0] != key:
             continue  # stale: a cluster merged since, or the sum changed
-        keep, gone = (a, b) if len(total[a]) >= len(total[b]) else (b, a)
+        keep, gone = (a, b) if len(between[a]) >= len(between[b]) else (b, a)
         parent[gone] = keep
-        del total[keep][gone], any_strong[keep][gone]
-        for c, v in total.pop(gone).items():
+        del between[keep][gone]
+        for c, (v, s) in between.pop(gone).items():
             if c == keep:
                 continue
-            s = any_strong[gone][c]
-            row, flags = total[keep], any_strong[keep]
-            row[c] = row.get(c, 0.0) + v
-            flags[c] = flags.get(c, False) or s
-            del total[c][gone], any_strong[c][gone]
-            total[c][keep], any_strong[c][keep] = row[c], flags[c]
-            if passes(keep, c):
-                heapq.heappush(heap, (-row[c], min(keep, c), max(keep, c)))
-        del any_strong[gone]
+            del between[c][gone]
+            total, any_strong = add(keep, c, v, s)
+            if _passes(total, any_strong, link):
+                heapq.heappush(heap, (-total, min(keep, c), max(keep, c)))
     for node in list(parent):
         root = node
         while root in parent:

@@ -258,16 +258,11 @@ def _cluster(
     left = edges.column("a").to_numpy()
     right = edges.column("b").to_numpy()
     probability = edges.column("p").to_numpy()
-    best = np.zeros(len(ids))
-    np.maximum.at(best, left, probability)
-    np.maximum.at(best, right, probability)
     label_left = index.get_indexer(pd.Index(labels["unique_id_l"]))
     label_right = index.get_indexer(pd.Index(labels["unique_id_r"]))
     known = (label_left >= 0) & (label_right >= 0)
     accepted = known & (labels["label"] == MATCH).to_numpy()
     rejected = known & (labels["label"] == NON_MATCH).to_numpy()
-    best[label_left[accepted]] = 1.0
-    best[label_right[accepted]] = 1.0
     result = constrained_clusters(
         len(ids),
         left,
@@ -277,7 +272,6 @@ def _cluster(
         cannot_link=options.cannot_link,
         must_link=(label_left[accepted], label_right[accepted]),  # a reviewer's yes is certain
         forbidden=(label_left[rejected], label_right[rejected]),  # and so is a no
-        best_link=best,
     )
     clusters = pd.DataFrame({"unique_id": pd.Series(ids, dtype=str), "cluster": result.labels})
     return clusters, result.best_link

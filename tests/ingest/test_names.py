@@ -109,15 +109,23 @@ def test_given_first_name_and_surname_are_not_overwritten(tmp_path: Path, write_
     path = write_csv(
         "crm.csv",
         ["crm_id", "first_name", "surname", "name"],
-        [["c1", "Johnny", "", "Smith, John"], ["c2", "", "Jones", "Ann Jones"]],
+        [
+            ["c1", "Johnny", "", "Smith, John"],
+            ["c2", "", "Jones", "Ann Jones"],
+            ["c3", "Joe", "", "joe"],
+            ["c4", "Joe", "", "Bloggs"],
+        ],
     )
     wh = DuckDBWarehouse(tmp_path / "wh")
     ingest(wh, {CRM: SourceConfig(path=path)})
     rows = wh.query("SELECT first_name, surname FROM crm ORDER BY source_row").to_pylist()
-    # only the missing half is filled from the full name
+    # only the missing half is filled from the full name, and a one-word full name that is the
+    # first name itself leaves the surname empty ("Joe Joe" would match every such record)
     assert rows == [
         {"first_name": "Johnny", "surname": "Smith"},
         {"first_name": "Ann", "surname": "Jones"},
+        {"first_name": "Joe", "surname": None},
+        {"first_name": "Joe", "surname": "Bloggs"},
     ]
 
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from customerlens.config import SourceConfig
 from customerlens.ingest import ingest
 from customerlens.resolve.cluster import constrained_clusters, votes
-from customerlens.resolve.model import SplinkScorer
+from customerlens.resolve.explain import levels_table
+from customerlens.resolve.model import SplinkScorer, rules_recall
 from customerlens.resolve.stable_ids import assign_ids
 from customerlens.resolve.standardise import standardise
 from customerlens.synth import generate_shop
@@ -218,3 +219,55 @@ def test_small_data_scores_every_pair(
         scorer.compare_all_below = default
     assert not scorer.compared_all_
     assert 0 < found < every  # blocking rules find some pairs, not all
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "level"),
+    [
+        ({"email": "jo.lee84@mail.com"}, {"email": "jo.lee84@mail.com"}, "Exact match on email"),
+        ({"email": "jo.lee84@mail.com"}, {"email": "joe.lee84@mial.com"}, "a typo apart"),
+        # a different number in the user part is another person's address, not a typo
+        ({"email": "jo.lee84@mail.com"}, {"email": "jo.lee85@mail.com"}, "All other"),
+        ({"dob": "1984-03-01"}, {"dob": "1984-03-25"}, "1 month"),
+        ({"dob": "1984-03-01"}, {"dob": "1985-01-20"}, "1 year"),
+        ({"dob": "1984-03-01"}, {"dob": "1988-03-21"}, "All other"),
+    ],
+)
+def test_near_miss_levels(
+    scorer_and_records: tuple[SplinkScorer, pd.DataFrame],
+    left: dict[str, str],
+    right: dict[str, str],
+    level: str,
+) -> None:
+    scorer, frame = scorer_and_records
+    a = _as_record(frame.iloc[0])
+    b = _as_record(frame.iloc[1])
+    a["unique_id"], b["unique_id"] = "left", "right"
+    for record, values in ((a, left), (b, right)):
+        record.update(values)
+        if "email" in values:
+            record["email_user"] = values["email"].split("@")[0]
+    field = "email" if "email" in left else "dob"
+    scored = scorer._fitted_linker.inference.score_pairs([a], [b]).as_pandas_dataframe()
+    gamma = int(scored[f"gamma_{field}"].iloc[0])
+    table = levels_table(scorer.model_)
+    labels = table[table["field"] == field].set_index("gamma")["label"]
+    assert level in labels[gamma]
+
+
+def test_prior_rules_recall_follows_the_trained_model() -> None:
+    def comparison(name: str, m_exact: float) -> dict[str, object]:
+        levels = [
+            {"label_for_charts": f"Exact match on {name}", "m_probability": m_exact},
+            {"label_for_charts": "All other comparisons", "m_probability": 1 - m_exact},
+        ]
+        return {"output_column_name": name, "comparison_levels": levels}
+
+    model = {"comparisons": [comparison("email", 0.5), comparison("first_name", 0.8),
+                             comparison("surname", 0.9)]}
+    nulls = {"email": 0.5, "first_name": 0.0, "surname": 0.0}
+    # half the records have an email: a match has both filled a quarter of the time
+    assert rules_recall(model, nulls, (("email",),)) == pytest.approx(0.25 * 0.5)
+    # either rule: 1 - (1 - 0.125) * (1 - 0.72)
+    both = rules_recall(model, nulls, (("email",), ("first_name", "surname")))
+    assert both == pytest.approx(0.755)

@@ -259,9 +259,13 @@ def _split_names(wh: DuckDBWarehouse, typed: str, role: str) -> None:
     split = [split_full_name(n) for n in names]
     lookup = pa.table({"n": names, "f": [s[0] for s in split], "s": [s[1] for s in split]})
     with wh.temporary_view("__names", lookup):
+        # a one-word full name that is the record's own first name ("Joe" beside first name
+        # "Joe") says nothing about the surname: copying it there made "Joe Joe", whose exact
+        # "surname" then linked every such record (Splink's historical figures)
         wh.execute(
             f"UPDATE {typed} SET {first} = coalesce({typed}.{first}, __names.f), "
-            f"{last} = coalesce({typed}.{last}, __names.s) "
+            f"{last} = coalesce({typed}.{last}, CASE WHEN __names.f IS NULL "
+            f"AND lower(__names.s) = lower({typed}.{first}) THEN NULL ELSE __names.s END) "
             f"FROM __names WHERE {typed}.{full} = __names.n"
         )
 

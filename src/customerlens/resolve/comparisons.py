@@ -2,10 +2,11 @@
 
 Comparisons read the standardised columns of ``records_std`` (see ``standardise.py``). Each
 field gets the levels its real-world errors call for: nicknames and swapped name order for first
-names, phonetic keys and double-barrelled names for surnames, provider rules for email (done in
-standardisation), last digits for phones, the outward code for postcodes, day/month swaps for
-dates of birth. Exact-match levels carry term-frequency adjustments, so "smith" counts for less
-than "featherstonehaugh" and a shared household landline for less than a personal mobile.
+names, phonetic keys and double-barrelled names for surnames, provider rules (done in
+standardisation) and typos for email, last digits for phones, the outward code for postcodes,
+day/month swaps and near dates for dates of birth. Exact-match levels carry term-frequency
+adjustments, so "smith" counts for less than "featherstonehaugh" and a shared household landline
+for less than a personal mobile.
 """
 
 from __future__ import annotations
@@ -47,8 +48,16 @@ MODEL_COLUMNS = (
 #: each dialect by Splink; these conditions are ours). On Spark ``jaro_winkler`` is Splink's
 #: similarity UDF (its jar ships inside the splink package).
 DIALECT_FUNCTIONS = {
-    "duckdb": {"jw": "jaro_winkler_similarity", "has": "list_contains"},
-    "spark": {"jw": "jaro_winkler", "has": "array_contains"},
+    "duckdb": {
+        "jw": "jaro_winkler_similarity",
+        "has": "list_contains",
+        "digits": "regexp_replace({}, '[^0-9]', '', 'g')",
+    },
+    "spark": {
+        "jw": "jaro_winkler",
+        "has": "array_contains",
+        "digits": "regexp_replace({}, '[^0-9]', '')",
+    },
 }
 #: first name and surname given the other way round (both fuzzy)
 SWAPPED = "{jw}(first_name_l, surname_r) >= 0.9 AND {jw}(surname_l, first_name_r) >= 0.9"
@@ -60,7 +69,7 @@ FIRST_NAME_WEAK_LEVELS = (0,)
 #: the email level (gamma) of an identical normalised address: a mailbox, usually one person's.
 #: On the generated shop 88-92% of first-name conflicts sharing it were one person (unknown
 #: nicknames such as Bex / Rebecca), the rest a family's shared mailbox.
-EMAIL_EXACT_LEVEL = 2
+EMAIL_EXACT_LEVEL = 3
 
 
 def _first_name(fn: Mapping[str, str]) -> Any:
@@ -134,7 +143,12 @@ def _dob(fn: Mapping[str, str]) -> Any:
                 label_for_charts="day and month swapped",
             ),
             cll.LevenshteinLevel("dob", 1),
-            cll.CustomLevel("substr(dob_l, 1, 4) = substr(dob_r, 1, 4)", "same year"),
+            cll.AbsoluteDateDifferenceLevel(
+                "dob", input_is_string=True, threshold=1, metric="month"
+            ),
+            cll.AbsoluteDateDifferenceLevel(
+                "dob", input_is_string=True, threshold=1, metric="year"
+            ),
             cll.ElseLevel(),
         ],
     )
@@ -149,8 +163,15 @@ def _email(fn: Mapping[str, str]) -> Any:
             cll.ExactMatchLevel("email", term_frequency_adjustments=True),
             # the user part often spells the name, so it is evidence only when it is identical
             cll.ExactMatchLevel("email_user", term_frequency_adjustments=True),
-            # no level for addresses a few edits apart: at 1,000,000 people "Levenshtein <= 2"
-            # linked namesakes (john.smith1 / john.smith2), customers -5% (docs/resolution.md)
+            # a typo (Splink's own email comparison has fuzzy levels too), but only with the same
+            # digits in the user part: without that guard, at 1,000,000 people the level linked
+            # namesakes whose addresses differ by a counter (john.smith1 / john.smith2),
+            # customers -5% (docs/resolution.md, "Scale", run 6)
+            cll.CustomLevel(
+                "damerau_levenshtein(email_l, email_r) <= 2 AND "
+                f"{fn['digits'].format('email_user_l')} = {fn['digits'].format('email_user_r')}",
+                "a typo apart, same digits",
+            ),
             cll.ElseLevel(),
         ],
     )
@@ -191,8 +212,9 @@ def _address(fn: Mapping[str, str]) -> Any:
             cll.NullLevel("address"),
             cll.ExactMatchLevel("address", term_frequency_adjustments=True),
             cll.CustomLevel(
-                "house_number_l = house_number_r AND "
-                "{jw}(address_l, address_r) >= 0.88".format(**fn),
+                "house_number_l = house_number_r AND {jw}(address_l, address_r) >= 0.88".format(
+                    **fn
+                ),
                 label_for_charts="same number, similar street",
             ),
             cll.JaroWinklerLevel("address", 0.88),
@@ -301,9 +323,16 @@ def comparisons(
     return found + [extra_comparison(c, k) for c, k in (extras or {}).items()]
 
 
+def usable_keys(
+    keys: tuple[tuple[str, ...], ...], present: set[str]
+) -> tuple[tuple[str, ...], ...]:
+    """The keys whose columns all come from fields present in the data."""
+    return tuple(k for k in keys if all(_base(c) in present for c in k))
+
+
 def rules(keys: tuple[tuple[str, ...], ...], present: set[str]) -> list[Any]:
     """``block_on`` rules for the keys whose columns are all present."""
-    return [block_on(*k) for k in keys if all(_base(c) in present for c in k)]
+    return [block_on(*k) for k in usable_keys(keys, present)]
 
 
 def prediction_rules(

@@ -209,6 +209,7 @@ def _score(
         "em_sessions": scorer.em_sessions_,
         "timings": {k: round(v, 3) for k, v in scorer.timings_.items()},
         "prior": scorer.model_.get("probability_two_random_records_match"),
+        "prior_rules_recall": round(scorer.prior_recall_, 4),
     }
 
 

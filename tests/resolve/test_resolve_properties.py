@@ -129,6 +129,23 @@ def test_weak_pairs_outvote_one_strong_link_and_moderate_ones_add_up() -> None:
     assert labels[5] == labels[6] == labels[7]
 
 
+
+def test_the_most_certain_link_merges_first() -> None:
+    # one person's seven records in Splink's fake_1000 (records 872-878), with their scored pairs:
+    # 0-1 and 2-3 are typo'd or swapped-name copies; 3 has no email. Merging the largest vote
+    # sum first builds {0, 1, 4, 5, 6} before 2 joins, and then the six weak pairs of {2, 3}
+    # against it outvote 0-2 (0.9997); merging the most certain pair first joins 2 to 0 early
+    pairs = {
+        (0, 1): 0.9999, (0, 2): 0.9997, (0, 3): 0.9571, (0, 4): 0.9892, (0, 5): 0.9992,
+        (0, 6): 0.9975, (1, 3): 0.0382, (1, 4): 0.9998, (1, 5): 1.0, (1, 6): 0.9999,
+        (2, 3): 0.9903, (2, 5): 0.1014, (2, 6): 0.0790, (3, 4): 0.0804, (3, 5): 0.3532,
+        (3, 6): 0.2934, (4, 5): 0.9998, (4, 6): 0.9856, (5, 6): 0.9990,
+    }  # fmt: skip
+    left, right = (np.array(side, dtype=np.int64) for side in zip(*pairs, strict=True))
+    labels = constrained_clusters(7, left, right, np.array(list(pairs.values())), threshold=0.9)
+    assert len(set(labels.labels.tolist())) == 1
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 7), min_size=1, max_size=40), st.randoms())
 def test_ids_depend_on_membership_only(labels: list[int], rnd: object) -> None:

@@ -17,7 +17,7 @@ from customerlens.resolve.cluster import constrained_clusters, votes
 from customerlens.resolve.explain import levels_table
 from customerlens.resolve.model import SplinkScorer, rules_recall
 from customerlens.resolve.stable_ids import assign_ids
-from customerlens.resolve.standardise import standardise
+from customerlens.resolve.standardise import first_name_key, standardise, surname_key
 from customerlens.synth import generate_shop
 from customerlens.warehouse import DuckDBWarehouse
 
@@ -128,6 +128,17 @@ def test_weak_pairs_outvote_one_strong_link_and_moderate_ones_add_up() -> None:
     # 7 has no pair at 0.9, but its two 0.8 pairs with {5, 6} add up to +2.8 > +2.2
     assert labels[5] == labels[6] == labels[7]
 
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("O'Neill", "oneill"), ("d\u2019Arcy", "darcy"), ("Dr. Mary-Ann", "mary"), ("  ", None)],
+)
+def test_first_name_keys_fold_apostrophes_like_surnames(raw: str, expected: str | None) -> None:
+    # swapped names ("O'Neill Sarah") only meet the surname key "oneill" if both fold alike
+    assert first_name_key(raw) == expected
+    if expected and "-" not in raw:
+        assert first_name_key(raw) == surname_key(raw)
 
 
 def test_the_most_certain_link_merges_first() -> None:

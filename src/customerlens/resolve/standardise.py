@@ -75,9 +75,16 @@ def fold(text: str | None) -> str | None:
     return folded or None
 
 
+#: Apostrophes inside a name join its parts: "O'Neill" written in the first-name field (names
+#: swapped) must fold to "oneill" like the surname key does, not to "o"; "D'Arcy" -> "darcy"
+_APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`")
+
+
 def first_name_key(first_name: str | None) -> str | None:
-    """The first given name, folded, without titles ("Dr. Mary-Ann" -> "mary")."""
-    tokens = [t for t in (fold(first_name) or "").split() if t not in TITLES]
+    """The first given name, folded, without titles ("Dr. Mary-Ann" -> "mary", "O'Neill" ->
+    "oneill")."""
+    joined = first_name.translate(_APOSTROPHES) if first_name is not None else None
+    tokens = [t for t in (fold(joined) or "").split() if t not in TITLES]
     return tokens[0] if tokens else None
 
 

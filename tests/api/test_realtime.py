@@ -4,6 +4,7 @@ SQL semantics checked against DuckDB, matching quality, commits surviving a batc
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -80,7 +81,9 @@ def test_standardised_record_equals_the_batch(shop_run: Path) -> None:
     assert compared > 400 * 10
 
 
-SQL_VALUES = st.one_of(st.none(), st.sampled_from(["ann", "anne", "an", "a", "smith", "", "anna"]))
+SQL_VALUES = st.one_of(
+    st.none(), st.sampled_from(["ann", "anne", "an", "a", "smith", "", "anna", "jo84", "jo85"])
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -102,6 +105,9 @@ def test_conditions_follow_duckdb_semantics(
         "right(surname_l, 3) = right(surname_r, 3)",
         "substr(first_name_l, 2, 2) = substr(first_name_r, 2, 2)",
         "NOT (first_name_l = first_name_r)",
+        "regexp_replace(first_name_l, '[^0-9]', '', 'g') = "
+        "regexp_replace(first_name_r, '[^0-9]', '', 'g')",
+        "regexp_replace(first_name_l, 'n', '') = regexp_replace(first_name_r, 'n', '')",
     ]
     l_rec = {"first_name": left[0], "surname": left[1]}
     r_rec = {"first_name": right[0], "surname": right[1]}
@@ -113,6 +119,35 @@ def test_conditions_follow_duckdb_semantics(
                 [left[0], left[1], right[0], right[1]],
             ).fetchall()[0][0]
             assert (compile_condition(sql)(l_rec, r_rec) is True) == expected, sql
+
+
+DATES = st.one_of(
+    st.none(),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 12, 31)).map(date.isoformat),
+    st.sampled_from(["", "1984-02-30", "not a date", "1984-03-01"]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(left=DATES, right=DATES)
+def test_date_difference_conditions_follow_duckdb(left: str | None, right: str | None) -> None:
+    """The "within a month / a year" birth-date levels (Splink's AbsoluteDateDifferenceLevel,
+    rendered for DuckDB) in Python and in DuckDB on the same text."""
+    import splink.comparison_level_library as cll
+
+    with duckdb.connect() as con:
+        for metric in ("month", "year"):
+            level = cll.AbsoluteDateDifferenceLevel(
+                "dob", input_is_string=True, threshold=1, metric=metric
+            )
+            sql = level.get_comparison_level("duckdb").sql_condition
+            expected = con.execute(
+                f"SELECT coalesce(({sql}), false) FROM (SELECT ?::VARCHAR AS dob_l, "
+                "?::VARCHAR AS dob_r)",
+                [left, right],
+            ).fetchall()[0][0]
+            got = compile_condition(sql)({"dob": left}, {"dob": right})
+            assert (got is True) == expected, (sql, left, right)
 
 
 def test_unknown_sql_is_refused_when_loading() -> None:

@@ -9,7 +9,8 @@ levels EM never saw included). ``tests/realtime/test_parity.py`` checks the resu
 Splink's batch scores pair by pair.
 
 Only the SQL our comparisons use is supported (comparisons, AND / OR / NOT with SQL's NULL
-logic, Jaro-Winkler, (Damerau-)Levenshtein, substrings, list membership and intersection);
+logic, Jaro-Winkler, (Damerau-)Levenshtein, substrings, list membership and intersection, date
+differences in seconds, regexp_replace);
 anything else raises ``UnsupportedCondition`` when the model is loaded, never a wrong score at
 run time.
 """
@@ -17,8 +18,10 @@ run time.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlglot
@@ -86,11 +89,26 @@ _FUNCTIONS: dict[type[exp.Expression], Callable[..., Any]] = {
     exp.Contains: lambda s, sub: sub in s,
     exp.ArrayContains: lambda values, item: item in values,
     exp.ArraySize: len,
+    # dates (Splink's AbsoluteDateDifferenceLevel): |epoch(l) - epoch(r)| <= seconds
+    exp.Abs: abs,
+    exp.Sub: lambda a, b: a - b,
+    exp.TimeToUnix: lambda moment: moment.replace(tzinfo=UTC).timestamp(),
 }
+
+
+def _try_strptime(text: str, fmt: str) -> datetime | None:
+    """DuckDB's ``try_strptime``: the parsed timestamp, NULL when the text does not parse."""
+    try:
+        return datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+
+
 _ANONYMOUS: dict[str, Callable[..., Any]] = {
     "list_intersect": lambda a, b: list(set(a) & set(b)),
     "array_intersect": lambda a, b: list(set(a) & set(b)),
     "damerau_levenshtein": lambda a, b: DamerauLevenshtein.distance(a, b),
+    "try_strptime": _try_strptime,
 }
 
 
@@ -144,6 +162,17 @@ def _compile(node: exp.Expression, sql: str) -> Predicate:  # noqa: C901 - one b
         if size is None:
             return lambda l_, r_: fn(text(l_, r_), start(l_, r_))
         return lambda l_, r_: fn(text(l_, r_), start(l_, r_), size(l_, r_))
+    if isinstance(node, exp.RegexpReplace):
+        # DuckDB replaces the first match unless the options hold "g"; the patterns our levels
+        # use ("[^0-9]") mean the same in RE2 and in Python's re
+        text, pattern = _compile(node.this, sql), _compile(node.expression, sql)
+        replacement = _compile(node.args["replacement"], sql)
+        options = node.args.get("modifiers")
+        flags = _compile(options, sql) if options is not None else (lambda _l, _r: "")
+        sub = _null_safe(lambda t, p, r, o: re.sub(p, r, t, count=0 if "g" in o else 1))
+        return lambda l_, r_: sub(
+            text(l_, r_), pattern(l_, r_), replacement(l_, r_), flags(l_, r_)
+        )
     if type(node) in _FUNCTIONS:
         fn = _null_safe(_FUNCTIONS[type(node)])
         args = [_compile(a, sql) for a in (node.this, node.expression) if a is not None]

@@ -17,7 +17,14 @@ from customerlens.resolve.cluster import constrained_clusters, votes
 from customerlens.resolve.explain import levels_table
 from customerlens.resolve.model import SplinkScorer, rules_recall
 from customerlens.resolve.stable_ids import assign_ids
-from customerlens.resolve.standardise import first_name_key, standardise, surname_key
+from customerlens.resolve.standardise import (
+    first_name_key,
+    metaphone,
+    related_names,
+    related_sounds,
+    standardise,
+    surname_key,
+)
 from customerlens.synth import generate_shop
 from customerlens.warehouse import DuckDBWarehouse
 
@@ -259,6 +266,11 @@ def test_small_data_scores_every_pair(
         ({"dob": "1984-03-01"}, {"dob": "1984-03-25"}, "1 month"),
         ({"dob": "1984-03-01"}, {"dob": "1985-01-20"}, "1 year"),
         ({"dob": "1984-03-01"}, {"dob": "1988-03-21"}, "All other"),
+        # the nicknames package lists Kate for Katherine only: Catherine sounds the same
+        ({"first_name": "kate"}, {"first_name": "catherine"}, "nickname"),
+        ({"first_name": "steve"}, {"first_name": "stephen"}, "nickname"),
+        # a two-letter sound ("JN" of Jenny) is too coarse: Jennifer is not John
+        ({"first_name": "jennifer"}, {"first_name": "john"}, "All other"),
     ],
 )
 def test_near_miss_levels(
@@ -275,7 +287,12 @@ def test_near_miss_levels(
         record.update(values)
         if "email" in values:
             record["email_user"] = values["email"].split("@")[0]
-    field = "email" if "email" in left else "dob"
+        if "first_name" in values:
+            related = related_names(values["first_name"])
+            record["first_name_related"] = related
+            record["first_related_sounds"] = related_sounds(related)
+            record["first_metaphone"] = metaphone(values["first_name"])
+    field = next(f for f in ("email", "first_name", "dob") if f in left)
     scored = scorer._fitted_linker.inference.score_pairs([a], [b]).as_pandas_dataframe()
     gamma = int(scored[f"gamma_{field}"].iloc[0])
     table = levels_table(scorer.model_)

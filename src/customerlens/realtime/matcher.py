@@ -44,6 +44,7 @@ from customerlens.resolve.standardise import (
     phone_key,
     postcode_parts,
     related_names,
+    related_sounds,
     surname_key,
 )
 from customerlens.tables import (
@@ -155,6 +156,7 @@ def standardise_record(raw: dict[str, Any], region: str = "GB") -> Record:
     if full and first is None and last is None:
         first, last = split_full_name(full)
     first_name, surname = first_name_key(first), surname_key(last)
+    related = related_names(first_name)
     email = email_key(_blank(raw.get("email")))
     address = address_key(_blank(raw.get("address")))
     postcode, outward = postcode_parts(_blank(raw.get("postcode")))
@@ -169,7 +171,8 @@ def standardise_record(raw: dict[str, Any], region: str = "GB") -> Record:
     record: Record = {
         "first_name": first_name,
         "surname": surname,
-        "first_name_related": related_names(first_name),
+        "first_name_related": related,
+        "first_related_sounds": related_sounds(related),
         "first_metaphone": metaphone(first_name),
         "surname_metaphone": metaphone(surname),
         "email": email,

@@ -25,6 +25,7 @@ MODEL_COLUMNS = (
     "first_name",
     "surname",
     "first_name_related",
+    "first_related_sounds",
     "first_metaphone",
     "surname_metaphone",
     "email",
@@ -85,7 +86,9 @@ def _first_name(fn: Mapping[str, str]) -> Any:
             ),
             cll.CustomLevel(
                 "{has}(first_name_related_l, first_name_r) "
-                "OR {has}(first_name_related_r, first_name_l)".format(**fn),
+                "OR {has}(first_name_related_r, first_name_l) "
+                "OR {has}(first_related_sounds_l, first_metaphone_r) "
+                "OR {has}(first_related_sounds_r, first_metaphone_l)".format(**fn),
                 label_for_charts="nickname of each other",
             ),
             cll.JaroWinklerLevel("first_name", 0.92),

@@ -113,6 +113,15 @@ def related_names(first: str | None) -> list[str] | None:
     return sorted(related) or None
 
 
+def related_sounds(related: list[str] | None) -> list[str] | None:
+    """How the related names sound (double metaphone): the nickname level also accepts a name
+    spelled another way than the one the ``nicknames`` package lists ("Kate" is listed for
+    Katherine, not Catherine; "Steve" for Stephen and Steven). Codes shorter than two letters
+    ("K" for Kay) say too little and are left out."""
+    sounds = {code for name in related or () if (code := metaphone(name)) and len(code) >= 3}
+    return sorted(sounds) or None
+
+
 def metaphone(key: str | None) -> str | None:
     if not key:
         return None
@@ -288,10 +297,12 @@ def _add_name_keys(wh: DuckDBWarehouse) -> None:
         .column("v")
         .to_pylist()
     )
+    related = [related_names(v) for v in firsts]
     first_keys = pa.table(
         {
             "v": pa.array(firsts, pa.string()),
-            "rel": pa.array([related_names(v) for v in firsts], pa.list_(pa.string())),
+            "rel": pa.array(related, pa.list_(pa.string())),
+            "rs": pa.array([related_sounds(r) for r in related], pa.list_(pa.string())),
             "mp": pa.array([metaphone(v) for v in firsts], pa.string()),
         }
     )
@@ -304,7 +315,8 @@ def _add_name_keys(wh: DuckDBWarehouse) -> None:
     with wh.temporary_view("__fk", first_keys), wh.temporary_view("__sk", surname_keys):
         wh.execute("""
             CREATE OR REPLACE TEMP TABLE records_std AS
-            SELECT s.*, __fk.rel AS first_name_related, __fk.mp AS first_metaphone,
+            SELECT s.*, __fk.rel AS first_name_related, __fk.rs AS first_related_sounds,
+                   __fk.mp AS first_metaphone,
                    __sk.mp AS surname_metaphone,
                    (s.first_name IS NOT NULL)::INT + (s.surname IS NOT NULL)::INT
                    + (s.email IS NOT NULL)::INT + (s.phone IS NOT NULL)::INT

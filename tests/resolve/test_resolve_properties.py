@@ -13,18 +13,12 @@ from hypothesis import strategies as st
 
 from customerlens.config import SourceConfig
 from customerlens.ingest import ingest
+from customerlens.realtime.matcher import standardise_record
 from customerlens.resolve.cluster import constrained_clusters, votes
 from customerlens.resolve.explain import levels_table
 from customerlens.resolve.model import SplinkScorer, rules_recall
 from customerlens.resolve.stable_ids import assign_ids
-from customerlens.resolve.standardise import (
-    first_name_key,
-    metaphone,
-    related_names,
-    related_sounds,
-    standardise,
-    surname_key,
-)
+from customerlens.resolve.standardise import first_name_key, standardise, surname_key
 from customerlens.synth import generate_shop
 from customerlens.warehouse import DuckDBWarehouse
 
@@ -284,14 +278,16 @@ def test_near_miss_levels(
     b = _as_record(frame.iloc[1])
     a["unique_id"], b["unique_id"] = "left", "right"
     for record, values in ((a, left), (b, right)):
+        # the given field and the columns standardisation derives from it (email_user...)
         record.update(values)
-        if "email" in values:
-            record["email_user"] = values["email"].split("@")[0]
-        if "first_name" in values:
-            related = related_names(values["first_name"])
-            record["first_name_related"] = related
-            record["first_related_sounds"] = related_sounds(related)
-            record["first_metaphone"] = metaphone(values["first_name"])
+        prefixes = {f.split("_")[0] for f in values}
+        record.update(
+            {
+                k: v
+                for k, v in standardise_record(values).items()
+                if k in record and k not in values and k.split("_")[0] in prefixes
+            }
+        )
     field = next(f for f in ("email", "first_name", "dob") if f in left)
     scored = scorer._fitted_linker.inference.score_pairs([a], [b]).as_pandas_dataframe()
     gamma = int(scored[f"gamma_{field}"].iloc[0])

@@ -116,8 +116,8 @@ def related_names(first: str | None) -> list[str] | None:
 def related_sounds(related: list[str] | None) -> list[str] | None:
     """How the related names sound (double metaphone): the nickname level also accepts a name
     spelled another way than the one the ``nicknames`` package lists ("Kate" is listed for
-    Katherine, not Catherine; "Steve" for Stephen and Steven). Codes shorter than two letters
-    ("K" for Kay) say too little and are left out."""
+    Katherine, not Catherine; "Steve" for Stephen and Steven). Codes shorter than three letters
+    say too little and are left out ("JN" of Jenny would make Jennifer and John nicknames)."""
     sounds = {code for name in related or () if (code := metaphone(name)) and len(code) >= 3}
     return sorted(sounds) or None
 

@@ -265,6 +265,18 @@ def test_small_data_scores_every_pair(
         ({"first_name": "steve"}, {"first_name": "stephen"}, "nickname"),
         # a two-letter sound ("JN" of Jenny) is too coarse: Jennifer is not John
         ({"first_name": "jennifer"}, {"first_name": "john"}, "All other"),
+        # a name typed into the other field, the rest of the name missing
+        (
+            {"first_name": None, "surname": "thomson"},
+            {"first_name": "thompson", "surname": "holly"},
+            "one's first name",
+        ),
+        # with both first names there, the crossing is not the surname's evidence
+        (
+            {"first_name": "holly", "surname": "thomson"},
+            {"first_name": "thomson", "surname": "hale"},
+            "All other",
+        ),
     ],
 )
 def test_near_miss_levels(
@@ -288,7 +300,7 @@ def test_near_miss_levels(
                 if k in record and k not in values and k.split("_")[0] in prefixes
             }
         )
-    field = next(f for f in ("email", "first_name", "dob") if f in left)
+    field = next(f for f in ("surname", "email", "first_name", "dob") if f in left)
     scored = scorer._fitted_linker.inference.score_pairs([a], [b]).as_pandas_dataframe()
     gamma = int(scored[f"gamma_{field}"].iloc[0])
     table = levels_table(scorer.model_)

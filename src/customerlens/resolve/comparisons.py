@@ -62,6 +62,9 @@ DIALECT_FUNCTIONS = {
 }
 #: first name and surname given the other way round (both fuzzy)
 SWAPPED = "{jw}(first_name_l, surname_r) >= 0.9 AND {jw}(surname_l, first_name_r) >= 0.9"
+#: one record's first name is the other's surname (fuzzy): a name typed into the wrong field,
+#: the other half of the name missing or different ("Thomson Holly" / "- Thomson")
+CROSSED = "({jw}(first_name_l, surname_r) >= 0.9 OR {jw}(surname_l, first_name_r) >= 0.9)"
 
 #: first-name levels (Splink gammas) that count as disagreement for the household veto: "else"
 #: only. Adding Jaro-Winkler >= 0.8 ("Charles" / "Chloe") was measured and lost F1 on the
@@ -126,6 +129,12 @@ def _surname(fn: Mapping[str, str]) -> Any:
                 "(length(surname_l) >= 4 AND length(surname_r) >= 4) AND "
                 "(contains(surname_l, surname_r) OR contains(surname_r, surname_l))",
                 label_for_charts="one contains the other (double-barrelled)",
+            ),
+            # only where a first name is missing: with both present, the first-name comparison
+            # scores the same crossing
+            cll.CustomLevel(
+                f"{CROSSED.format(**fn)} AND (first_name_l IS NULL OR first_name_r IS NULL)",
+                label_for_charts="one's first name (first name missing)",
             ),
             cll.JaroWinklerLevel("surname", 0.8),
             cll.ElseLevel(),

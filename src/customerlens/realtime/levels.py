@@ -170,9 +170,7 @@ def _compile(node: exp.Expression, sql: str) -> Predicate:  # noqa: C901 - one b
         options = node.args.get("modifiers")
         flags = _compile(options, sql) if options is not None else (lambda _l, _r: "")
         sub = _null_safe(lambda t, p, r, o: re.sub(p, r, t, count=0 if "g" in o else 1))
-        return lambda l_, r_: sub(
-            text(l_, r_), pattern(l_, r_), replacement(l_, r_), flags(l_, r_)
-        )
+        return lambda l_, r_: sub(text(l_, r_), pattern(l_, r_), replacement(l_, r_), flags(l_, r_))
     if type(node) in _FUNCTIONS:
         fn = _null_safe(_FUNCTIONS[type(node)])
         args = [_compile(a, sql) for a in (node.this, node.expression) if a is not None]
@@ -278,18 +276,31 @@ class CompiledModel:
         tf: Callable[[str, Record], float | None] | None = None,
     ) -> PairScore:
         """Score one pair; ``tf(column, record)`` gives a record's term frequency."""
+        fields = [
+            found
+            for comparison in self.comparisons
+            if (found := self.compare(comparison, left, right, tf)) is not None
+        ]
         total = self.prior_weight
-        fields = []
-        for comparison in self.comparisons:
-            for level in comparison.levels:
-                if level.predicate(left, right) is True:
-                    weight = level.weight
-                    if level.tf is not None and tf is not None:
-                        weight += _tf_adjustment(level.tf, tf, left, right)
-                    fields.append(FieldResult(comparison.name, level.gamma, level.label, weight))
-                    total += weight
-                    break
+        for found in fields:
+            total += found.weight
         return PairScore(total, _probability(total), fields)
+
+    @staticmethod
+    def compare(
+        comparison: Comparison,
+        left: Record,
+        right: Record,
+        tf: Callable[[str, Record], float | None] | None = None,
+    ) -> FieldResult | None:
+        """The level one comparison reaches for a pair, and its weight."""
+        for level in comparison.levels:
+            if level.predicate(left, right) is True:
+                weight = level.weight
+                if level.tf is not None and tf is not None:
+                    weight += _tf_adjustment(level.tf, tf, left, right)
+                return FieldResult(comparison.name, level.gamma, level.label, weight)
+        return None
 
 
 def _tf_adjustment(

@@ -25,6 +25,7 @@ from customerlens.resolve.backends import SplinkBackend
 from customerlens.resolve.blocking_recall import estimate_blocking_recall
 from customerlens.resolve.cluster import constrained_clusters
 from customerlens.resolve.comparisons import MODEL_COLUMNS
+from customerlens.resolve.consensus import merge_by_consensus
 from customerlens.resolve.decide import conflict_sql, decision_sql
 from customerlens.resolve.explain import levels_table
 from customerlens.resolve.golden import golden_sql
@@ -119,7 +120,7 @@ def resolve(
         lap("hybrid")
     step("clustering")
     report.metrics["labels"] = {str(k): int(v) for k, v in labels["label"].value_counts().items()}
-    clusters, best = _cluster(wh, ids, labels, options)
+    clusters, best = _cluster(wh, ids, labels, options, report)
     lap("cluster")
     step("assigning stable customer ids")
     previous = (
@@ -154,8 +155,11 @@ def resolve(
     run.metrics = report.metrics
     wh.record_run(run.finish())
     # the real-time matcher's index: what the model compared, per record
-    wh.create_table_as(MATCH_INDEX, f"SELECT unique_id, source, record_id, "
-                       f"{', '.join(quote_ident(c) for c in MODEL_COLUMNS)} FROM records_std")
+    wh.create_table_as(
+        MATCH_INDEX,
+        f"SELECT unique_id, source, record_id, "
+        f"{', '.join(quote_ident(c) for c in MODEL_COLUMNS)} FROM records_std",
+    )
     wh.drop_temp("records_std")
     return report
 
@@ -240,9 +244,14 @@ def _no_pairs() -> pa.Table:
 
 
 def _cluster(
-    wh: DuckDBWarehouse, ids: list[str], labels: pd.DataFrame, options: ResolveOptions
+    wh: DuckDBWarehouse,
+    ids: list[str],
+    labels: pd.DataFrame,
+    options: ResolveOptions,
+    report: ResolveReport,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Cluster from every kept pair (each votes for or against the merge of its clusters)."""
+    """Cluster from every kept pair (each votes for or against the merge of its clusters), then
+    merge clusters whose consensus records match (``consensus.py``)."""
     index = pd.Index(ids)
     with wh.temporary_view(
         "__ids",
@@ -274,8 +283,31 @@ def _cluster(
         must_link=(label_left[accepted], label_right[accepted]),  # a reviewer's yes is certain
         forbidden=(label_left[rejected], label_right[rejected]),  # and so is a no
     )
-    clusters = pd.DataFrame({"unique_id": pd.Series(ids, dtype=str), "cluster": result.labels})
-    return clusters, result.best_link
+    cluster_labels, best = result.labels, result.best_link
+    if report.model is not None:
+        apart = probability < options.cannot_link
+        exact = [f"x_{f}" for f, kind in options.extra_fields.items() if kind == "exact"]
+        merged = merge_by_consensus(
+            wh,
+            "records_std",
+            ids,
+            cluster_labels,
+            left,
+            right,
+            probability,
+            report.model,
+            threshold=options.auto_threshold,
+            conflict_cap=options.conflict_cap,
+            person_fields=["dob", *exact],
+            forbidden=(
+                np.concatenate([label_left[rejected], left[apart]]),
+                np.concatenate([label_right[rejected], right[apart]]),
+            ),
+        )
+        cluster_labels, best = merged.labels, np.maximum(best, merged.link)
+        report.metrics["consensus"] = {"merges": merged.merges, "compared": merged.compared}
+    clusters = pd.DataFrame({"unique_id": pd.Series(ids, dtype=str), "cluster": cluster_labels})
+    return clusters, best
 
 
 def _record_customer(

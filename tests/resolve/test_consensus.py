@@ -12,7 +12,11 @@ import pytest
 from customerlens.config import SourceConfig
 from customerlens.ingest import ingest
 from customerlens.realtime.matcher import standardise_record
-from customerlens.resolve.consensus import _consensus, _one_consensus, merge_by_consensus
+from customerlens.resolve.consensus import (
+    _consensus,
+    _one_consensus,
+    merge_by_consensus,
+)
 from customerlens.resolve.model import SplinkScorer
 from customerlens.resolve.standardise import standardise
 from customerlens.synth import generate_shop

@@ -114,7 +114,8 @@ def merge_by_consensus(
     for cluster, row in zip(records["cluster"].tolist(), records["row"].tolist(), strict=True):
         members.setdefault(cluster, []).append(row)
     consensus = {c: scorer.prepare(v) for c, v in _consensus(records, scorer.groups).items()}
-    by_row = records.set_index("row")
+    position = np.full(len(labels), -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))  # rows are in id order, as ``records`` is
     neighbours: dict[int, set[int]] = {}
     for a, b in zip(
         labels[left[candidate]].tolist(), labels[right[candidate]].tolist(), strict=True
@@ -161,7 +162,7 @@ def merge_by_consensus(
             neighbours[c].add(keep)
         del consensus[gone]
         consensus[keep] = scorer.prepare(
-            _one_consensus(by_row.loc[sorted(members[keep])], scorer.groups)
+            _one_consensus(records.iloc[position[sorted(members[keep])]], scorer.groups)
         )
         for c in sorted(around):
             if c in apart.get(keep, ()):
@@ -174,13 +175,28 @@ def merge_by_consensus(
 
 
 def _records(
-    wh: DuckDBWarehouse, table: str, ids: list[str], groups: dict[str, tuple[str, ...]]
+    wh: DuckDBWarehouse,
+    table: str,
+    ids: list[str],
+    groups: dict[str, tuple[str, ...]],
 ) -> pd.DataFrame:
-    columns = ["unique_id", *(c for group in groups.values() for c in group)]
+    """The records of ``ids`` with their group columns; ``tf_<column>`` is the value's relative
+    frequency among all records of ``table``, as Splink's term-frequency tables compute it."""
+    columns = [c for group in groups.values() for c in group]
+    plain = [c for c in columns if not c.startswith("tf_")]
+    select = [f"s.{quote_ident(c)}" for c in ["unique_id", *plain]]
+    joins = []
+    for i, column in enumerate(c[3:] for c in columns if c.startswith("tf_")):
+        c = quote_ident(column)
+        joins.append(
+            f"LEFT JOIN (SELECT {c} AS v, count(*)::DOUBLE / sum(count(*)) OVER () AS f "
+            f"FROM {table} WHERE {c} IS NOT NULL GROUP BY 1) t{i} ON t{i}.v = s.{c}"
+        )
+        select.append(f"t{i}.f AS {quote_ident('tf_' + column)}")
     with wh.temporary_view("__consensus_ids", pa.table({"unique_id": pa.array(ids, pa.string())})):
         return wh.query_df(
-            f"SELECT {', '.join('s.' + quote_ident(c) for c in dict.fromkeys(columns))} "
-            f"FROM {table} s JOIN __consensus_ids USING (unique_id) ORDER BY unique_id"
+            f"SELECT {', '.join(select)} FROM {table} s "
+            f"JOIN __consensus_ids USING (unique_id) {' '.join(joins)} ORDER BY s.unique_id"
         )
 
 
@@ -206,7 +222,8 @@ def _consensus(records: pd.DataFrame, groups: dict[str, tuple[str, ...]]) -> dic
     """Per cluster, per field group, the most frequent values (``MAX_TIED`` at most, ties
     ordered by the most complete record, then by id)."""
     found: dict[int, Consensus] = {c: {} for c in records["cluster"].unique().tolist()}
-    records = records.reset_index(drop=True)
+    if not isinstance(records.index, pd.RangeIndex) or records.index.start != 0:
+        records = records.reset_index(drop=True)
     mains = [g[0] for g in groups.values()]
     filled = records[mains].notna().sum(axis=1).to_numpy()
     rank = np.empty(len(records), dtype=np.int64)
@@ -289,20 +306,21 @@ class _Scorer:
         }
         self.groups = {k: v for k, v in self.groups.items() if v}
         self.joint = [c for c in self.model.comparisons if c.name in JOINT]
+        # the exact-match level of each name comparison (the first level that is not null)
+        self.exact = {
+            c.name: next(level.gamma for level in c.levels if not level.is_null) for c in self.joint
+        }
+        self.names: dict[str, dict[Any, int]] = {"f": {}, "s": {}, "j": {}}
+        self.clusters = 0
         self.single = [c for c in self.model.comparisons if c.name not in JOINT]
-        # relative frequencies, as Splink's term-frequency tables compute them
-        self.tf: dict[str, dict[Any, float]] = {}
-        for column in self.model.tf_columns:
-            if column in present:
-                c = quote_ident(column)
-                frame = wh.query_df(
-                    f"SELECT {c} AS v, count(*)::DOUBLE / sum(count(*)) OVER () AS f "
-                    f"FROM {table} WHERE {c} IS NOT NULL GROUP BY 1"
-                )
-                self.tf[column] = dict(zip(frame["v"].tolist(), frame["f"].tolist(), strict=True))
+        # term-frequency columns travel with their field group (tf_<column>, see _records)
+        self.tf_columns = [c for c in self.model.tf_columns if c in present]
+        for name, columns in self.groups.items():
+            self.groups[name] = columns + tuple(f"tf_{c}" for c in columns if c in self.tf_columns)
 
-    def _frequency(self, column: str, record: Record) -> float | None:
-        return self.tf.get(column, {}).get(record.get(column))
+    @staticmethod
+    def _frequency(column: str, record: Record) -> float | None:
+        return record.get(f"tf_{column}")
 
     def _options(self, consensus: Consensus, names: list[str]) -> list[Record]:
         """Every combination of the candidates of ``names`` (one record each)."""

@@ -284,7 +284,7 @@ def _cluster(
         forbidden=(label_left[rejected], label_right[rejected]),  # and so is a no
     )
     cluster_labels, best = result.labels, result.best_link
-    if report.model is not None:
+    if report.model is not None and options.consensus:
         apart = probability < options.cannot_link
         exact = [f"x_{f}" for f, kind in options.extra_fields.items() if kind == "exact"]
         merged = merge_by_consensus(

@@ -26,6 +26,9 @@ CUSTOMERS: Final = "customers"
 MATCH_PAIRS: Final = "match_pairs"
 #: pairs in the review band whose records ended in different customers
 REVIEW_QUEUE: Final = "review_queue"
+#: customers the consensus pass merged: a record of each side, the probability of their
+#: consensus records and the fields that decided it (resolve/consensus.py)
+CONSENSUS_LINKS: Final = "consensus_links"
 #: every comparison level of the trained model: field, gamma, label, m, u, weight
 MATCH_LEVELS: Final = "match_levels"
 #: the trained match model (Splink settings JSON), for real-time matching and audits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,9 @@ def _run(
             if forbidden
             else None,
         )
+    assert len(result.links) == result.merges
+    for explanation in result.links["explanation"]:
+        assert {"field", "level", "weight"} <= set(json.loads(explanation)[0])
     moved = result.labels != all_labels
     assert (result.link[moved] >= 0.9).all()
     assert not moved[:first].any()  # nothing else was touched

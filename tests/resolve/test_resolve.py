@@ -97,6 +97,15 @@ def test_explanations_and_review_queue(resolved: Path) -> None:
             "OR customer_id_l = customer_id_r"
         )
         assert in_band == 0
+        # every merge of the consensus pass is explained, and its two records share a customer
+        apart = wh.scalar(
+            "SELECT count(*) FROM consensus_links k "
+            "JOIN record_customer l ON l.source || ':' || l.record_id = k.unique_id_l "
+            "JOIN record_customer r ON r.source || ':' || r.record_id = k.unique_id_r "
+            "WHERE l.customer_id <> r.customer_id OR k.probability < 0.9 "
+            "OR json_array_length(k.explanation) = 0"
+        )
+        assert apart == 0
 
 
 def test_rerun_keeps_every_id(resolved: Path, shops: dict[str, Path], tmp_path: Path) -> None:

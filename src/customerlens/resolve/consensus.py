@@ -28,14 +28,14 @@ import heapq
 import itertools
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from customerlens.realtime.levels import CompiledModel, Record
+from customerlens.realtime.levels import CompiledModel, FieldResult, Record
 from customerlens.resolve.decide import is_conflict
 from customerlens.warehouse import DuckDBWarehouse, quote_ident
 
@@ -63,6 +63,22 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
 #: comparisons scored together: each reads the other's columns (swapped or crossed names)
 JOINT = ("first_name", "surname")
 
+#: columns of ``ConsensusResult.links`` (the warehouse's ``consensus_links``)
+LINK_COLUMNS = ["unique_id_l", "unique_id_r", "probability", "explanation"]
+
+
+def no_links() -> pd.DataFrame:
+    """An empty ``consensus_links`` table, typed."""
+    return pd.DataFrame(
+        {
+            "unique_id_l": pd.Series([], dtype=str),
+            "unique_id_r": pd.Series([], dtype=str),
+            "probability": pd.Series([], dtype=float),
+            "explanation": pd.Series([], dtype=str),
+        }
+    )
+
+
 #: a cluster's consensus: per field group, its candidate values (column -> value dicts)
 Consensus = dict[str, list[Record]]
 
@@ -75,6 +91,9 @@ class ConsensusResult:
     link: np.ndarray
     merges: int
     compared: int
+    #: one row per merge: a record of each side (the first by id), the consensus probability and
+    #: the fields that decided it (JSON: field, level, weight in bits)
+    links: pd.DataFrame = field(default_factory=lambda: no_links())
 
 
 def merge_by_consensus(
@@ -103,7 +122,7 @@ def merge_by_consensus(
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
     candidate = (np.asarray(probability) >= CANDIDATE_FLOOR) & (labels[left] != labels[right])
     if not candidate.any():
-        return ConsensusResult(labels, link, 0, 0)
+        return ConsensusResult(labels, link, 0, 0, no_links())
     scorer = _Scorer(wh, table, model, conflict_cap, tuple(person_fields))
     involved = np.union1d(labels[left[candidate]], labels[right[candidate]])
     rows = np.flatnonzero(np.isin(labels, involved))
@@ -138,6 +157,7 @@ def merge_by_consensus(
                     heap.append((-p, a, b))
     heapq.heapify(heap)
     merges = 0
+    links: list[tuple[str, str, float, str]] = []
     while heap:
         negative, a, b = heapq.heappop(heap)
         if a not in members or b not in members or b not in neighbours[a]:
@@ -146,6 +166,20 @@ def merge_by_consensus(
             continue  # a reviewer's no between them (possibly through a merge)
         keep, gone = (a, b) if len(members[a]) >= len(members[b]) else (b, a)
         merges += 1
+        _, fields = scorer.score(consensus[keep], consensus[gone])
+        links.append(
+            (
+                ids[min(members[keep])],
+                ids[min(members[gone])],
+                -negative,
+                json.dumps(
+                    [
+                        {"field": f.field, "level": f.label, "weight": round(f.weight, 3)}
+                        for f in fields
+                    ]
+                ),
+            )
+        )
         moved = members.pop(gone)
         placed = moved + members[keep]
         link[placed] = np.maximum(link[placed], -negative)
@@ -171,7 +205,8 @@ def merge_by_consensus(
             p = scorer.probability(consensus[keep], consensus[c])
             if p >= threshold:
                 heapq.heappush(heap, (-p, min(keep, c), max(keep, c)))
-    return ConsensusResult(labels, link, merges, compared)
+    found = pd.DataFrame(links, columns=LINK_COLUMNS) if links else no_links()
+    return ConsensusResult(labels, link, merges, compared, found)
 
 
 def _records(
@@ -334,40 +369,40 @@ class _Scorer:
         return self._options(consensus, [c.name for c in self.joint]), consensus
 
     def probability(self, prepared_a: Prepared, prepared_b: Prepared) -> float:
+        return self.score(prepared_a, prepared_b)[0]
+
+    def score(self, prepared_a: Prepared, prepared_b: Prepared) -> tuple[float, list[FieldResult]]:
+        """The decision probability of two consensus records and how each field came out (its
+        best-agreeing candidates)."""
         total = self.model.prior_weight
-        gamma: dict[str, int | None] = {}
-        weight: dict[str, float] = {}
-        names = [c.name for c in self.joint]
         (joint_a, a), (joint_b, b) = prepared_a, prepared_b
-        best: tuple[float, dict[str, int | None], dict[str, float]] | None = None
+        fields: list[FieldResult] = []
+        best: tuple[float, list[FieldResult]] | None = None
         for left in joint_a:
             for right in joint_b:
                 found = [self.model.compare(c, left, right, self._frequency) for c in self.joint]
-                w = sum(f.weight for f in found if f is not None)
+                kept = [f for f in found if f is not None]
+                w = sum(f.weight for f in kept)
                 if best is None or w > best[0]:
-                    best = (
-                        w,
-                        {f.field: f.gamma for f in found if f is not None},
-                        {f.field: f.weight for f in found if f is not None},
-                    )
+                    best = (w, kept)
         if best is not None:
-            total += best[0]
-            gamma.update(best[1])
-            weight.update(best[2])
+            fields += best[1]
         for comparison in self.single:
-            top: tuple[float, int | None] | None = None
+            top: FieldResult | None = None
             for left in a.get(comparison.name, [{}]):
                 for right in b.get(comparison.name, [{}]):
                     f = self.model.compare(comparison, left, right, self._frequency)
-                    if f is not None and (top is None or f.weight > top[0]):
-                        top = (f.weight, f.gamma)
+                    if f is not None and (top is None or f.weight > top.weight):
+                        top = f
             if top is not None:
-                total += top[0]
-                weight[comparison.name], gamma[comparison.name] = top
+                fields.append(top)
+        for f in fields:
+            total += f.weight
         probability = 1.0 / (1.0 + 2.0 ** (-total))
-        person = sum(weight.get(f, 0.0) for f in self.person_fields)
-        if "first_name" in names and is_conflict(
+        gamma = {f.field: f.gamma for f in fields}
+        person = sum(f.weight for f in fields if f.field in self.person_fields)
+        if any(c.name == "first_name" for c in self.joint) and is_conflict(
             gamma.get("first_name"), person, gamma.get("email")
         ):
             probability = min(probability, self.cap)
-        return probability
+        return probability, fields

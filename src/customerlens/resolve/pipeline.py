@@ -25,7 +25,7 @@ from customerlens.resolve.backends import SplinkBackend
 from customerlens.resolve.blocking_recall import estimate_blocking_recall
 from customerlens.resolve.cluster import constrained_clusters
 from customerlens.resolve.comparisons import MODEL_COLUMNS
-from customerlens.resolve.consensus import merge_by_consensus
+from customerlens.resolve.consensus import merge_by_consensus, no_links
 from customerlens.resolve.decide import conflict_sql, decision_sql
 from customerlens.resolve.explain import levels_table
 from customerlens.resolve.golden import golden_sql
@@ -35,6 +35,7 @@ from customerlens.resolve.model import SplinkScorer
 from customerlens.resolve.stable_ids import assign_ids
 from customerlens.resolve.standardise import standardise
 from customerlens.tables import (
+    CONSENSUS_LINKS,
     CUSTOMER_ID_HISTORY,
     CUSTOMERS,
     LABELS,
@@ -306,6 +307,10 @@ def _cluster(
         )
         cluster_labels, best = merged.labels, np.maximum(best, merged.link)
         report.metrics["consensus"] = {"merges": merged.merges, "compared": merged.compared}
+        links = merged.links
+    else:
+        links = no_links()
+    wh.write_table(CONSENSUS_LINKS, links)
     clusters = pd.DataFrame({"unique_id": pd.Series(ids, dtype=str), "cluster": cluster_labels})
     return clusters, best
 

@@ -285,7 +285,9 @@ def _consensus(records: pd.DataFrame, groups: dict[str, tuple[str, ...]]) -> dic
             .head(MAX_TIED)
         )
         chosen = position[tied["rank"].to_numpy()]
-        values = {c: records[c].to_numpy(dtype=object)[chosen].tolist() for c in columns}
+        # only the chosen rows become Python objects (at 1M people a whole column would be
+        # a million strings at once)
+        values = {c: records[c].take(chosen).to_numpy(dtype=object).tolist() for c in columns}
         for i, cluster in enumerate(tied["cluster"].tolist()):
             found[cluster].setdefault(name, []).append({c: _value(values[c][i]) for c in columns})
     return found
@@ -366,7 +368,11 @@ class _Scorer:
         ]
 
     def prepare(self, consensus: Consensus) -> Prepared:
-        return self._options(consensus, [c.name for c in self.joint]), consensus
+        """The name candidates combined; the other groups as they are (the name groups are not
+        kept twice: at 1M people there are ~500,000 consensus records in memory)."""
+        names = [c.name for c in self.joint]
+        rest = {k: v for k, v in consensus.items() if k not in names}
+        return self._options(consensus, names), rest
 
     def probability(self, prepared_a: Prepared, prepared_b: Prepared) -> float:
         return self.score(prepared_a, prepared_b)[0]

@@ -284,7 +284,7 @@ class CompiledModel:
         total = self.prior_weight
         for found in fields:
             total += found.weight
-        return PairScore(total, _probability(total), fields)
+        return PairScore(total, probability_from_weight(total), fields)
 
     @staticmethod
     def compare(
@@ -316,7 +316,8 @@ def _tf_adjustment(
     return weight * (log2_u_exact - math.log2(max(*values, minimum)))
 
 
-def _probability(weight: float) -> float:
+def probability_from_weight(weight: float) -> float:
+    """A match weight (log2 odds) as a probability, safe for any weight."""
     if weight > 60:
         return 1.0
     odds = 2.0**weight

@@ -35,7 +35,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from customerlens.realtime.levels import CompiledModel, FieldResult, Record
+from customerlens.realtime.levels import (
+    CompiledModel,
+    FieldResult,
+    PairScore,
+    Record,
+    probability_from_weight,
+)
 from customerlens.resolve.decide import is_conflict
 from customerlens.warehouse import DuckDBWarehouse, quote_ident
 
@@ -343,12 +349,6 @@ class _Scorer:
         }
         self.groups = {k: v for k, v in self.groups.items() if v}
         self.joint = [c for c in self.model.comparisons if c.name in JOINT]
-        # the exact-match level of each name comparison (the first level that is not null)
-        self.exact = {
-            c.name: next(level.gamma for level in c.levels if not level.is_null) for c in self.joint
-        }
-        self.names: dict[str, dict[Any, int]] = {"f": {}, "s": {}, "j": {}}
-        self.clusters = 0
         self.single = [c for c in self.model.comparisons if c.name not in JOINT]
         # term-frequency columns travel with their field group (tf_<column>, see _records)
         self.tf_columns = [c for c in self.model.tf_columns if c in present]
@@ -380,7 +380,6 @@ class _Scorer:
     def score(self, prepared_a: Prepared, prepared_b: Prepared) -> tuple[float, list[FieldResult]]:
         """The decision probability of two consensus records and how each field came out (its
         best-agreeing candidates)."""
-        total = self.model.prior_weight
         (joint_a, a), (joint_b, b) = prepared_a, prepared_b
         fields: list[FieldResult] = []
         best: tuple[float, list[FieldResult]] | None = None
@@ -402,13 +401,14 @@ class _Scorer:
                         top = f
             if top is not None:
                 fields.append(top)
+        total = self.model.prior_weight
         for f in fields:
             total += f.weight
-        probability = 1.0 / (1.0 + 2.0 ** (-total))
-        gamma = {f.field: f.gamma for f in fields}
-        person = sum(f.weight for f in fields if f.field in self.person_fields)
+        pair = PairScore(total, probability_from_weight(total), fields)
+        probability = pair.match_probability
+        person = sum(pair.weight(f) for f in self.person_fields)
         if any(c.name == "first_name" for c in self.joint) and is_conflict(
-            gamma.get("first_name"), person, gamma.get("email")
+            pair.gamma("first_name"), person, pair.gamma("email")
         ):
             probability = min(probability, self.cap)
         return probability, fields

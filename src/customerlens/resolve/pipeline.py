@@ -222,14 +222,19 @@ def _store_pairs(wh: DuckDBWarehouse, pairs_file: Path, options: ResolveOptions)
     """``match_pairs`` from the scored pairs, with the household conflict and the decision."""
     source = f"read_parquet('{pairs_file}')"
     columns = list(wh.query(f"SELECT * FROM {source} LIMIT 0").column_names)
-    person = ["dob"] + [f"x_{f}" for f, kind in options.extra_fields.items() if kind == "exact"]
-    conflict = conflict_sql(columns, person)
+    conflict = conflict_sql(columns, _person_fields(options))
     wh.create_table_as(
         MATCH_PAIRS,
         f"SELECT substr(md5(unique_id_l || '|' || unique_id_r), 1, 16) AS pair_id, *, "
         f"{conflict} AS conflict, {decision_sql(conflict, options.conflict_cap)} "
         f"AS decision_probability FROM {source}",
     )
+
+
+def _person_fields(options: ResolveOptions) -> list[str]:
+    """Comparisons whose agreement is person-specific (the household veto's exemption): the date
+    of birth and the exact extra identifiers."""
+    return ["dob", *(f"x_{f}" for f, kind in options.extra_fields.items() if kind == "exact")]
 
 
 def _no_pairs() -> pa.Table:
@@ -287,7 +292,6 @@ def _cluster(
     cluster_labels, best = result.labels, result.best_link
     if report.model is not None and options.consensus:
         apart = probability < options.cannot_link
-        exact = [f"x_{f}" for f, kind in options.extra_fields.items() if kind == "exact"]
         merged = merge_by_consensus(
             wh,
             "records_std",
@@ -299,7 +303,7 @@ def _cluster(
             report.model,
             threshold=options.auto_threshold,
             conflict_cap=options.conflict_cap,
-            person_fields=["dob", *exact],
+            person_fields=_person_fields(options),
             forbidden=(
                 np.concatenate([label_left[rejected], left[apart]]),
                 np.concatenate([label_right[rejected], right[apart]]),

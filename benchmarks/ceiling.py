@@ -33,6 +33,7 @@ from customerlens.ingest import ingest
 from customerlens.resolve.cluster import constrained_clusters
 from customerlens.resolve.evaluate import evaluate
 from customerlens.resolve.pipeline import resolve
+from customerlens.synth import generate_shop
 from customerlens.warehouse import DuckDBWarehouse
 
 BANDS = [0.0, 0.1, 0.3, 0.5, 0.75, 0.9, 0.99, 1.0]
@@ -79,6 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cases = _cases(args.people, Path(tmp))
+        if args.case == "generated":  # bench_resolve.py generates its shop the same way
+            generate_shop(args.people, Path(tmp) / "shop", seed=42)
         sources, truth_of = cases[args.case]
         with DuckDBWarehouse(Path(tmp) / "wh") as wh:
             ingest(wh, sources)

@@ -18,6 +18,7 @@ from customerlens.ingest import ingest
 from customerlens.realtime.levels import CompiledModel, UnsupportedCondition, compile_condition
 from customerlens.realtime.matcher import Matcher, index_rows, standardise_record
 from customerlens.resolve.pipeline import resolve
+from customerlens.resolve.random_pairs import frequency_sql
 from customerlens.warehouse import DuckDBWarehouse, to_arrow
 
 FIELDS = ("first_name", "surname", "email", "phone", "postcode", "address", "date_of_birth")
@@ -30,13 +31,16 @@ def _model(con: duckdb.DuckDBPyConnection) -> dict:
 def test_compiled_model_reproduces_every_batch_score(shop_run: Path) -> None:
     """Every pair Splink scored in the batch gets the same levels and weight in Python."""
     with duckdb.connect(str(shop_run / "lens.duckdb"), read_only=True) as con:
-        model = CompiledModel(_model(con))
+        trained = _model(con)
+        model = CompiledModel(trained)
         index = to_arrow(con.sql("SELECT * FROM match_index")).to_pylist()
         rows = {r["unique_id"]: r for r in index}
+        # a value's frequency net of its person's own records, as the batch gave it to Splink
+        share = "count(*) / sum(count(*)) OVER ()"
         tf = {
             c: dict(
                 con.execute(
-                    f"SELECT {c}, count(*) / sum(count(*)) OVER () FROM match_index "
+                    f"SELECT {c}, {frequency_sql(c, share, trained)} FROM match_index "
                     f"WHERE {c} IS NOT NULL GROUP BY 1"
                 ).fetchall()
             )

@@ -35,6 +35,7 @@ from customerlens.resolve.behaviour import BEHAVIOUR_COLUMNS
 from customerlens.resolve.comparisons import BLOCKING_KEYS, MODEL_COLUMNS
 from customerlens.resolve.decide import is_conflict
 from customerlens.resolve.golden import golden_sql
+from customerlens.resolve.random_pairs import frequency_sql
 from customerlens.resolve.stable_ids import fresh_id
 from customerlens.resolve.standardise import (
     address_key,
@@ -220,7 +221,8 @@ class Matcher:
                     "(or `run`) on it first."
                 )
         rows = wh.query(f"SELECT model FROM {MATCH_MODEL} ORDER BY run_id DESC LIMIT 1")
-        self.model = CompiledModel(json.loads(rows.column("model")[0].as_py()))
+        self.trained = json.loads(rows.column("model")[0].as_py())
+        self.model = CompiledModel(self.trained)
         self._fields = {c.name for c in self.model.comparisons}
         present = set(wh.columns(MATCH_INDEX))
         self.columns = [c for c in INDEX_COLUMNS if c in present]
@@ -230,9 +232,11 @@ class Matcher:
 
     # -- loading -------------------------------------------------------------------------
     def _load(self) -> None:
+        # each value's frequency as the batch gave it to Splink (net of its person's records)
+        share = "(count(*) OVER (PARTITION BY i.{0}))::DOUBLE / count(i.{0}) OVER ()"
         tf = ", ".join(
-            f"CASE WHEN i.{c} IS NOT NULL THEN (count(*) OVER (PARTITION BY i.{c}))::DOUBLE "
-            f"/ count(i.{c}) OVER () END AS tf_{c}"
+            f"CASE WHEN i.{c} IS NOT NULL THEN "
+            f"{frequency_sql(c, share.format(c), self.trained)} END AS tf_{c}"
             for c in self.model.tf_columns
             if c in self.columns
         )

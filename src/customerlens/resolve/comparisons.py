@@ -162,6 +162,9 @@ def _dob(fn: Mapping[str, str]) -> Any:
             cll.AbsoluteDateDifferenceLevel(
                 "dob", input_is_string=True, threshold=1, metric="year"
             ),
+            cll.AbsoluteDateDifferenceLevel(
+                "dob", input_is_string=True, threshold=10, metric="year"
+            ),
             cll.ElseLevel(),
         ],
     )

@@ -43,6 +43,7 @@ from customerlens.realtime.levels import (
     probability_from_weight,
 )
 from customerlens.resolve.decide import is_conflict
+from customerlens.resolve.random_pairs import frequency_sql
 from customerlens.warehouse import DuckDBWarehouse, quote_ident
 
 #: Cluster pairs are compared only when one of their record pairs scored at least this: the
@@ -132,7 +133,7 @@ def merge_by_consensus(
     scorer = _Scorer(wh, table, model, conflict_cap, tuple(person_fields))
     involved = np.union1d(labels[left[candidate]], labels[right[candidate]])
     rows = np.flatnonzero(np.isin(labels, involved))
-    records = _records(wh, table, [ids[i] for i in rows], scorer.groups)
+    records = _records(wh, table, [ids[i] for i in rows], scorer.groups, model)
     records["cluster"] = labels[rows]
     records["row"] = rows
     members: dict[int, list[int]] = {}
@@ -220,9 +221,11 @@ def _records(
     table: str,
     ids: list[str],
     groups: dict[str, tuple[str, ...]],
+    model: dict[str, Any],
 ) -> pd.DataFrame:
     """The records of ``ids`` with their group columns; ``tf_<column>`` is the value's relative
-    frequency among all records of ``table``, as Splink's term-frequency tables compute it."""
+    frequency among the records of ``table``, net of its person's own records, as the scorer
+    gives Splink (``random_pairs.frequency_sql``)."""
     columns = [c for group in groups.values() for c in group]
     plain = [c for c in columns if not c.startswith("tf_")]
     select = [f"s.{quote_ident(c)}" for c in ["unique_id", *plain]]
@@ -233,7 +236,7 @@ def _records(
             f"LEFT JOIN (SELECT {c} AS v, count(*)::DOUBLE / sum(count(*)) OVER () AS f "
             f"FROM {table} WHERE {c} IS NOT NULL GROUP BY 1) t{i} ON t{i}.v = s.{c}"
         )
-        select.append(f"t{i}.f AS {quote_ident('tf_' + column)}")
+        select.append(f"{frequency_sql(column, f't{i}.f', model)} AS {quote_ident('tf_' + column)}")
     with wh.temporary_view("__consensus_ids", pa.table({"unique_id": pa.array(ids, pa.string())})):
         return wh.query_df(
             f"SELECT {', '.join(select)} FROM {table} s "

@@ -37,6 +37,7 @@ from customerlens.resolve.comparisons import (
     rules,
     usable_keys,
 )
+from customerlens.resolve.random_pairs import frequency_sql, without_matches
 
 log = logging.getLogger(__name__)
 
@@ -303,10 +304,12 @@ class SplinkScorer:
         self.present_ = sorted(present)
         self.identifiers_ = sorted(identifiers)
         self.em_sessions_ = sessions
-        self.model_ = linker.misc.save_model_to_json()
+        # u net of the matches among the random pairs it was sampled from (random_pairs.py)
+        self.model_ = without_matches(linker.misc.save_model_to_json())
         self.timings_ = timings
         self.training_records_ = training.num_rows
-        self._fitted_linker = linker  # for direct scoring of record pairs (tests, audits)
+        # for direct scoring of record pairs (tests of levels and symmetry): its u is as sampled
+        self._fitted_linker = linker
         return self
 
     def model_in(self, dialect: str) -> dict[str, Any]:
@@ -437,6 +440,20 @@ class SplinkScorer:
         )
         return "__also_scored"
 
+    def _register_frequencies(self, linker: Linker, db: Any) -> None:
+        """Give Splink term-frequency tables of the records scored net of each value's
+        person's own records (``random_pairs.frequency_sql``), as real time and the
+        consensus pass compute them."""
+        for column in self._tf_columns():
+            seen = linker.table_management.compute_tf_table(column)
+            net = self._backend.query(
+                db,
+                f'SELECT "{column}", {frequency_sql(column, f"tf_{column}", self.model_)} '
+                f'AS "tf_{column}" FROM {seen.physical_name}',
+            )
+            registered = self._backend.register(db, net)
+            linker.table_management.register_term_frequency_lookup(registered, column)
+
     def _tf_columns(self) -> list[str]:
         """Columns whose exact-match levels use term frequencies in the fitted model."""
         found = []
@@ -470,6 +487,7 @@ class SplinkScorer:
         # a fresh linker on exactly the records scored: term frequencies and the pair budget
         # are those of this data, whatever the model was trained on
         linker, db = self._linker(records, self.model_, budget=True)
+        self._register_frequencies(linker, db)
         pairs = linker.inference.predict(
             threshold_match_probability=threshold, warning_mode="never"
         )

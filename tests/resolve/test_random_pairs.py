@@ -13,6 +13,7 @@ from customerlens.ingest import ingest
 from customerlens.resolve.evaluate import evaluate
 from customerlens.resolve.pipeline import resolve
 from customerlens.resolve.random_pairs import (
+    MIN_FREQUENCY_SHARE,
     MIN_SHARE,
     agreement_m,
     frequency_sql,
@@ -101,8 +102,10 @@ def test_frequency_sql_is_net_rate_in_duckdb() -> None:
                 f"SELECT email, {frequency_sql('email', share, MODEL)} FROM v GROUP BY 1"
             ).fetchall()
         )
-    assert rows["a@x"] == pytest.approx(net_rate(0.003, 0.6, 0.004))
-    assert rows["b@x"] == pytest.approx(0.001 * MIN_SHARE)  # its matches explain it: the floor
+    assert rows["a@x"] == pytest.approx(net_rate(0.003, 0.6, 0.004, MIN_FREQUENCY_SHARE))
+    assert rows["a@x"] < 0.003
+    # its matches explain it: the floor
+    assert rows["b@x"] == pytest.approx(0.001 * MIN_FREQUENCY_SHARE)
     # a column with no term-frequency level is left as seen
     with duckdb.connect() as con:
         assert con.execute(

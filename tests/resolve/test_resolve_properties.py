@@ -259,7 +259,8 @@ def test_small_data_scores_every_pair(
         ({"email": "jo.lee84@mail.com"}, {"email": "jo.lee85@mail.com"}, "All other"),
         ({"dob": "1984-03-01"}, {"dob": "1984-03-25"}, "1 month"),
         ({"dob": "1984-03-01"}, {"dob": "1985-01-20"}, "1 year"),
-        ({"dob": "1984-03-01"}, {"dob": "1988-03-21"}, "All other"),
+        ({"dob": "1984-03-01"}, {"dob": "1988-03-21"}, "10 year"),
+        ({"dob": "1984-03-01"}, {"dob": "1998-03-21"}, "All other"),
         # the nicknames package lists Kate for Katherine only: Catherine sounds the same
         ({"first_name": "kate"}, {"first_name": "catherine"}, "nickname"),
         ({"first_name": "steve"}, {"first_name": "stephen"}, "nickname"),

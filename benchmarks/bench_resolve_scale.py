@@ -46,7 +46,10 @@ with DuckDBWarehouse(out) as wh:
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"timings": timings, "resolve_stages": report.timings,
                   "model": report.metrics.get("model"), "records": report.records,
-                  "customers": report.customers, "peak_mb": round(peak_mb)}))
+                  "customers": report.customers, "peak_mb": round(peak_mb),
+                  "blocking_recall_estimate": report.metrics.get("blocking_recall_estimate"),
+                  "blocking_recall_basis_pairs":
+                      report.metrics.get("blocking_recall_basis_pairs")}))
 """
 
 
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         f"{q['pairwise']['f1']:.4f}; B-cubed F1 {q['bcubed']['f1']:.4f}; customers "
         f"{q['predicted_customers']:,} for {q['true_customers']:,} people; "
         f"{q['records_missing']} records lost",
+        f"- blocking recall, label-free estimate: {result.get('blocking_recall_estimate')} "
+        f"(from {result.get('blocking_recall_basis_pairs')} confident loose matches)",
     ]
     (args.results / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

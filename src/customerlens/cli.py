@@ -199,7 +199,9 @@ def ingest_cmd(
 @app.command()
 @_handle_errors
 def generate(
-    out: OutOpt,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the generated CSV files (created if missing).")
+    ],
     people: Annotated[int, typer.Option(min=1, help="How many people the shop has.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 42,
     difficulty: Annotated[str, typer.Option(help="easy | default | hard")] = "default",

@@ -157,10 +157,7 @@ def report(p: dict) -> str:  # type: ignore[type-arg]
         "",
         "| | DuckDB | Spark |",
         "|---|---:|---:|",
-        *[
-            f"| {k} s | {d['timings'].get(k, '')} | {s['timings'].get(k, '')} |"
-            for k in stages
-        ],
+        *[f"| {k} s | {d['timings'].get(k, '')} | {s['timings'].get(k, '')} |" for k in stages],
         *[
             f"| resolve: {k} s | {d['resolve_steps'].get(k, '')} | "
             f"{s['resolve_steps'].get(k, '')} |"

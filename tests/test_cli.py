@@ -27,16 +27,39 @@ def test_generate_resolve_evaluate_review(tmp_path: Path) -> None:
     result = runner.invoke(app, ["generate", "--people", "400", "--seed", "3", "--out", str(shop)])
     assert result.exit_code == 0, result.output
     assert "Generated 400 people" in result.output
-    result = runner.invoke(app, [
-        "resolve", "--accounts", str(shop / "accounts.csv"), "--crm", str(shop / "crm.csv"),
-        "--transactions", str(shop / "transactions.csv"), "--out", str(out),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "resolve",
+            "--accounts",
+            str(shop / "accounts.csv"),
+            "--crm",
+            str(shop / "crm.csv"),
+            "--transactions",
+            str(shop / "transactions.csv"),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    for text in ("customers found", "duplicates merged", "pairs sent to review",
-                 "blocking recall", "record_customer.csv"):
+    for text in (
+        "customers found",
+        "duplicates merged",
+        "pairs sent to review",
+        "blocking recall",
+        "record_customer.csv",
+    ):
         assert text in result.output.replace("\n", "")
-    result = runner.invoke(app, ["evaluate", "--truth", str(shop / "truth.csv"),
-                                 "--pred", str(out / "record_customer.csv")])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--truth",
+            str(shop / "truth.csv"),
+            "--pred",
+            str(out / "record_customer.csv"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output)
     assert metrics["records_missing"] == 0
@@ -64,7 +87,8 @@ def test_review_unknown_pair_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_evaluate_missing_file(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["evaluate", "--truth", str(tmp_path / "t.csv"),
-                                 "--pred", str(tmp_path / "p.csv")])
+    result = runner.invoke(
+        app, ["evaluate", "--truth", str(tmp_path / "t.csv"), "--pred", str(tmp_path / "p.csv")]
+    )
     assert result.exit_code != 0
     assert "does not exist" in result.output

@@ -70,14 +70,39 @@ def test_files_have_the_documented_headers(shop: tuple[ShopSummary, dict]) -> No
     summary, tables = shop
     assert set(summary.files) == {"accounts", "crm", "transactions", "truth"}
     assert list(tables["accounts"].columns) == [
-        "customer_id", "first_name", "surname", "email", "phone", "postcode", "address",
-        "date_of_birth", "signup_date"]
+        "customer_id",
+        "first_name",
+        "surname",
+        "email",
+        "phone",
+        "postcode",
+        "address",
+        "date_of_birth",
+        "signup_date",
+    ]
     assert list(tables["crm"].columns) == [
-        "crm_id", "full_name", "email", "phone", "address", "postcode"]
+        "crm_id",
+        "full_name",
+        "email",
+        "phone",
+        "address",
+        "postcode",
+    ]
     assert list(tables["transactions"].columns) == [
-        "event_time", "session_id", "product_id", "category_id", "category_code", "brand",
-        "price", "quantity", "customer_id", "guest_first_name", "guest_surname",
-        "guest_postcode", "guest_email"]
+        "event_time",
+        "session_id",
+        "product_id",
+        "category_id",
+        "category_code",
+        "brand",
+        "price",
+        "quantity",
+        "customer_id",
+        "guest_first_name",
+        "guest_surname",
+        "guest_postcode",
+        "guest_email",
+    ]
     assert list(tables["truth"].columns) == ["source", "record_id", "person_id"]
     for path in summary.files.values():
         path.read_bytes().decode("utf-8")
@@ -120,8 +145,10 @@ def test_orders_are_consistent(shop: tuple[ShopSummary, dict]) -> None:
     _, t = shop
     tx = t["transactions"]
     per_session = tx.groupby("session_id").agg(
-        times=("event_time", "nunique"), customers=("customer_id", "nunique"),
-        names=("guest_surname", "nunique"))
+        times=("event_time", "nunique"),
+        customers=("customer_id", "nunique"),
+        names=("guest_surname", "nunique"),
+    )
     assert (per_session.times == 1).all() and (per_session.customers == 1).all()
     assert (per_session.names == 1).all()
     registered = tx[tx.customer_id != ""]
@@ -244,8 +271,9 @@ def test_orders_use_the_buyers_own_accounts_after_signup() -> None:
     assert (orders.account[registered] < life.n_accounts[orders.person[registered]]).all()
     signup = life.signup[orders.person[registered], orders.account[registered]]
     assert (signup <= orders.day[registered]).all()
-    assert (life.signup[life.n_accounts > 0, 0] >= people.dob[life.n_accounts > 0]
-            + 16 * YEAR - 1).all()
+    assert (
+        life.signup[life.n_accounts > 0, 0] >= people.dob[life.n_accounts > 0] + 16 * YEAR - 1
+    ).all()
 
 
 def test_people_have_plausible_households() -> None:

@@ -619,8 +619,9 @@ def dashboard(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8501,
     public: Annotated[
         bool,
-        typer.Option(help="Allow a non-loopback --host: the dashboard has no login and shows "
-                     "personal data."),
+        typer.Option(
+            help="Allow a non-loopback --host: the dashboard has no login and shows personal data."
+        ),
     ] = False,
 ) -> None:
     """The interactive dashboard (Streamlit): overview, identity and review, segments,

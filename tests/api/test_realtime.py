@@ -75,7 +75,11 @@ def test_standardised_record_equals_the_batch(shop_run: Path) -> None:
         batch = index[row["unique_id"]]
         for column, value in mine.items():
             if column in (
-                "name_key", "name_sound_key", "first_surname_sound_key", "dob_key", "postcode_key"
+                "name_key",
+                "name_sound_key",
+                "first_surname_sound_key",
+                "dob_key",
+                "postcode_key",
             ):
                 # the batch nulls too-common values of these keys; otherwise they agree
                 assert batch[column] is None or batch[column] == value, (row, column)

@@ -234,8 +234,13 @@ def test_parallel_commits_of_distinct_records_lose_no_write(server: Server) -> N
              "Kettlewell", "Lightbody", "Marchbanks", "Nethercott", "Ormerod", "Pettigrew",
              "Quarrington", "Ravenscroft", "Sowerbutts", "Tunnicliffe"]  # fmt: skip
     people = [
-        {"record_id": f"web-{i}", "first_name": first, "surname": last,
-         "email": f"{first}.{last}@example.org".lower(), "postcode": f"Q{i} {i}AA"}  # fmt: skip
+        {
+            "record_id": f"web-{i}",
+            "first_name": first,
+            "surname": last,
+            "email": f"{first}.{last}@example.org".lower(),
+            "postcode": f"Q{i} {i}AA",
+        }
         for i, (first, last) in enumerate(zip(firsts, lasts, strict=True))
     ]
 
@@ -307,7 +312,8 @@ def test_filters_select_what_they_say(server: Server) -> None:
 def test_customer_view_joins_every_computed_table(server: Server) -> None:
     with server.client() as client:
         merged = next(
-            c for c in client.get("/v1/customers", params={"page_size": 500}).json()["items"]
+            c
+            for c in client.get("/v1/customers", params={"page_size": 500}).json()["items"]
             if c["records"] > 1
         )
         view = client.get(f"/v1/customers/{merged['customer_id']}").json()
@@ -326,8 +332,9 @@ def test_review_decisions_become_labels(server: Server) -> None:
         if not queue["items"]:
             pytest.skip("this shop sent no pair to review")
         pair = queue["items"][0]
-        decided = client.post(f"/v1/review/{pair['pair_id']}", json={"decision": "reject",
-                                                                      "reviewer": "ana"})
+        decided = client.post(
+            f"/v1/review/{pair['pair_id']}", json={"decision": "reject", "reviewer": "ana"}
+        )
         labels = _csv(client, "labels")
     assert decided.status_code == 200 and decided.json()["label"] == "non_match"
     mine = [r for r in labels if r["pair_id"] == pair["pair_id"]]

@@ -69,9 +69,7 @@ def on_duckdb(shop: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="module")
-def on_spark(
-    shop: dict[str, Path], session: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
+def on_spark(shop: dict[str, Path], session: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("spark") / "out"
     return _resolve(shop, out, "--engine", "spark", "--spark-master", MASTER)
 

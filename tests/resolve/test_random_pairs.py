@@ -108,9 +108,9 @@ def test_frequency_sql_is_net_rate_in_duckdb() -> None:
     assert rows["b@x"] == pytest.approx(0.001 * MIN_FREQUENCY_SHARE)
     # a column with no term-frequency level is left as seen
     with duckdb.connect() as con:
-        assert con.execute(
-            f"SELECT {frequency_sql('phone', '0.25', MODEL)}"
-        ).fetchall()[0][0] == pytest.approx(0.25 / 0.996)
+        assert con.execute(f"SELECT {frequency_sql('phone', '0.25', MODEL)}").fetchall()[0][
+            0
+        ] == pytest.approx(0.25 / 0.996)
 
 
 def test_fake_1000_probabilities_are_not_underconfident(shared_data: Path, tmp_path: Path) -> None:

@@ -202,9 +202,11 @@ def test_review_decisions_change_the_next_resolve(resolved: Path, tmp_path: Path
         record_decision(wh, *accept, "accept")
         record_decision(wh, *reject, "reject")
         report = resolve(wh)
-        ids = dict(wh.query_df(
-            "SELECT source || ':' || record_id AS uid, customer_id FROM record_customer"
-        ).itertuples(index=False, name=None))
+        ids = dict(
+            wh.query_df(
+                "SELECT source || ':' || record_id AS uid, customer_id FROM record_customer"
+            ).itertuples(index=False, name=None)
+        )
         still_queued = wh.scalar(
             "SELECT count(*) FROM review_queue WHERE unique_id_l = ? AND unique_id_r = ?",
             list(accept),

@@ -130,7 +130,6 @@ def test_weak_pairs_outvote_one_strong_link_and_moderate_ones_add_up() -> None:
     assert labels[5] == labels[6] == labels[7]
 
 
-
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("O'Neill", "oneill"), ("d\u2019Arcy", "darcy"), ("Dr. Mary-Ann", "mary"), ("  ", None)],
@@ -179,8 +178,13 @@ def scorer_and_records(
     root = tmp_path_factory.mktemp("sym")
     generate_shop(600, root / "shop", seed=11)
     wh = DuckDBWarehouse(root)
-    ingest(wh, {r: SourceConfig(path=root / "shop" / f"{r}.csv")
-                for r in ("accounts", "crm", "transactions")})
+    ingest(
+        wh,
+        {
+            r: SourceConfig(path=root / "shop" / f"{r}.csv")
+            for r in ("accounts", "crm", "transactions")
+        },
+    )
     standardise(wh)
     records = wh.query("SELECT * FROM records_std ORDER BY unique_id")
     scorer = SplinkScorer(max_u_pairs=2e5).fit(records)
@@ -201,8 +205,9 @@ def _as_record(row: pd.Series) -> dict[str, object]:
     return out
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.integers(0, 10_000), st.integers(0, 10_000))
 def test_scores_are_symmetric_probabilities(
     scorer_and_records: tuple[SplinkScorer, pd.DataFrame], i: int, j: int
@@ -317,8 +322,13 @@ def test_prior_rules_recall_follows_the_trained_model() -> None:
         ]
         return {"output_column_name": name, "comparison_levels": levels}
 
-    model = {"comparisons": [comparison("email", 0.5), comparison("first_name", 0.8),
-                             comparison("surname", 0.9)]}
+    model = {
+        "comparisons": [
+            comparison("email", 0.5),
+            comparison("first_name", 0.8),
+            comparison("surname", 0.9),
+        ]
+    }
     nulls = {"email": 0.5, "first_name": 0.0, "surname": 0.0}
     # half the records have an email: a match has both filled a quarter of the time
     assert rules_recall(model, nulls, (("email",),)) == pytest.approx(0.25 * 0.5)

@@ -274,9 +274,7 @@ def create_app(
     async def _internal(_request: Request, exc: Exception) -> JSONResponse:
         error_id = uuid.uuid4().hex[:12]
         log.error("error %s: %s", error_id, type(exc).__name__, exc_info=exc)
-        return JSONResponse(
-            {"detail": "internal error", "error_id": error_id}, status_code=500
-        )
+        return JSONResponse({"detail": "internal error", "error_id": error_id}, status_code=500)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, Any]:
@@ -389,9 +387,9 @@ def create_app(
 
         return read
 
-    app.get(
-        "/v1/customers/{customer_id}/recommendations", dependencies=v1, tags=["customers"]
-    )(per_customer(T.RECOMMENDATIONS, "rank"))
+    app.get("/v1/customers/{customer_id}/recommendations", dependencies=v1, tags=["customers"])(
+        per_customer(T.RECOMMENDATIONS, "rank")
+    )
     app.get("/v1/customers/{customer_id}/lookalikes", dependencies=v1, tags=["customers"])(
         per_customer(T.LOOKALIKES, "rank")
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from customerlens.config import ResolveOptions, SourceConfig
@@ -23,10 +22,6 @@ from customerlens.tables import MATCH_INDEX, MATCH_MODEL, MATCH_PAIRS
 from customerlens.warehouse import DuckDBWarehouse
 
 
-def _arrow(wh: DuckDBWarehouse, sql: str) -> pa.Table:
-    return pa.Table.from_pandas(wh.query_df(sql), preserve_index=False)
-
-
 def test_sample_shrinks_only_when_the_loose_work_would_grow_past_its_budget() -> None:
     assert sample_size_for(60_000) == 2_000
     assert sample_size_for(LOOSE_WORK // 2_000) == 2_000
@@ -40,15 +35,13 @@ def test_estimate_drops_when_production_misses_matches(tmp_path: Path) -> None:
     with DuckDBWarehouse(tmp_path / "out") as wh:
         ingest(wh, {r: SourceConfig(path=p) for r, p in files.items() if r != "truth"})
         report = resolve(wh, ResolveOptions())
-        records = _arrow(
-            wh,
+        records = wh.query(
             f"SELECT unique_id, {', '.join(MODEL_COLUMNS)} FROM {MATCH_INDEX} ORDER BY unique_id",
         )
-        model = json.loads(wh.query_df(f"SELECT model FROM {MATCH_MODEL}")["model"].iloc[0])
-        pairs = _arrow(wh, f"SELECT unique_id_l, unique_id_r FROM {MATCH_PAIRS}")
+        model = json.loads(wh.scalar(f"SELECT model FROM {MATCH_MODEL}"))
+        pairs = wh.query(f"SELECT unique_id_l, unique_id_r FROM {MATCH_PAIRS}")
         # every other scored pair gone: as if the blocking rules had never generated them
-        half = _arrow(
-            wh,
+        half = wh.query(
             f"SELECT unique_id_l, unique_id_r FROM {MATCH_PAIRS} "
             "WHERE hash(unique_id_l || unique_id_r) % 2 = 0",
         )

@@ -37,12 +37,13 @@ LOOSE_KEYS = (
 # run 17): 661 sampled, 5,338 confident loose matches (standard error ~0.0014 at the 0.989
 # estimated), 40 s of 636 s; with 2,000 sampled it had taken 96 s of 935 s on a slower machine.
 LOOSE_WORK = 2_000_000_000
+LARGEST_SAMPLE = 2_000
 MIN_SAMPLE = 200
 
 
-def sample_size_for(records: int, largest: int = 2_000) -> int:
-    """Sampled records for the estimate: `largest`, fewer once sample x records > LOOSE_WORK."""
-    return max(MIN_SAMPLE, min(largest, LOOSE_WORK // max(records, 1)))
+def sample_size_for(records: int) -> int:
+    """Records sampled: LARGEST_SAMPLE, fewer once sample x records would pass LOOSE_WORK."""
+    return max(MIN_SAMPLE, min(LARGEST_SAMPLE, LOOSE_WORK // max(records, 1)))
 
 
 def estimate_blocking_recall(
@@ -65,7 +66,7 @@ def estimate_blocking_recall(
     full = records.select(columns)
     # a uniform sample without replacement, the same for a seed on every engine
     rng = np.random.default_rng(seed)
-    size = sample_size or sample_size_for(full.num_rows)
+    size = sample_size_for(full.num_rows) if sample_size is None else sample_size
     rows = np.sort(rng.choice(full.num_rows, min(size, full.num_rows), replace=False))
     sample = full.take(pa.array(rows))
     settings = copy.deepcopy(model)
